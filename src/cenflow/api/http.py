@@ -1,0 +1,154 @@
+"""The ASGI side of the RPC endpoint: HTTP request in, Alibaba JSON response out.
+
+Everything that can go wrong with a request becomes an Alibaba error envelope.  An unexpected
+exception is logged with its traceback here, and the caller sees only ``InternalError`` and the
+request id to quote.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from cenflow.api.gateway import CallOutcome, Gateway
+from cenflow.errors import ApiError
+from cenflow.observability import API_LATENCY, API_REQUESTS
+from cenflow.wire import errors as e
+from cenflow.wire.params import parse_form
+from cenflow.wire.request import WireRequest
+
+log = logging.getLogger("cenflow.api")
+
+MAX_BODY_BYTES = 1 << 20
+JSON_CONTENT_TYPE = "application/json;charset=utf-8"
+DEFAULT_HOST_ID = "cbn.aliyuncs.com"
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+class RpcEndpoint:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        request_id = new_request_id()
+        outcome: CallOutcome | None = None
+        wire: WireRequest | None = None
+        try:
+            wire = await self._read(request)
+            outcome = await run_in_threadpool(self.gateway.call, wire, request_id)
+        except ApiError as error:
+            return self._error(error, request_id, wire, started)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id})
+            return self._error(e.INTERNAL_ERROR(), request_id, wire, started)
+        self._log(wire, outcome.operation.product.name, "200", 200, request_id, started, outcome.caller.access_key_id)
+        return Response(_dumps(outcome.body), 200, media_type=JSON_CONTENT_TYPE)
+
+    async def _read(self, request: Request) -> WireRequest:
+        method = request.method
+        if method not in ("GET", "POST"):
+            raise e.METHOD_NOT_ALLOWED(method=method[:16])
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+            raise e.REQUEST_TOO_LARGE(limit=MAX_BODY_BYTES)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise e.REQUEST_TOO_LARGE(limit=MAX_BODY_BYTES)
+        form: dict[str, str] = {}
+        if body:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type == "application/x-www-form-urlencoded":
+                form = parse_form(bytes(body), where="request body")
+            elif content_type not in ("", "application/octet-stream"):
+                raise e.UNSUPPORTED_MEDIA(content_type=content_type[:64])
+        query = parse_form(request.scope.get("query_string", b""), where="query string")
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in request.scope["headers"]}
+        client = request.client
+        return WireRequest(
+            method=method,
+            path=request.scope.get("raw_path", b"/").decode("latin-1").split("?")[0] or "/",
+            query=query,
+            form=form,
+            headers=headers,
+            body=bytes(body),
+            source_ip=client.host if client else "",
+            secure=request.url.scheme == "https",
+        )
+
+    def _error(self, error: ApiError, request_id: str, wire: WireRequest | None, started: float) -> Response:
+        product = self.gateway.registry.product_for(_safe_version(wire)) if wire else None
+        host_id = product.host_id if product else DEFAULT_HOST_ID
+        product_name = product.name if product else "Cbn"
+        body: dict[str, Any] = {
+            "RequestId": request_id,
+            "HostId": host_id,
+            "Code": error.code,
+            "Message": error.message,
+            "Recommend": f"https://api.aliyun.com/troubleshoot?q={error.code}&product={product_name}&requestId={request_id}",
+            **error.extra,
+        }
+        self._log(wire, product_name, error.code, error.status, request_id, started, None, error.message)
+        return Response(_dumps(body), error.status, media_type=JSON_CONTENT_TYPE)
+
+    def _log(
+        self,
+        wire: WireRequest | None,
+        product: str,
+        code: str,
+        status: int,
+        request_id: str,
+        started: float,
+        access_key_id: str | None,
+        message: str | None = None,
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        action = _safe_action(wire) or "-"
+        # Only registered actions become label values: callers must not be able to grow the
+        # metric's cardinality by inventing actions or codes.
+        known = wire is not None and (_safe_version(wire), action) in self.gateway.registry.operations
+        API_REQUESTS.labels(product, action if known else "-", code).inc()
+        API_LATENCY.labels(product).observe(elapsed)
+        if log.isEnabledFor(logging.INFO):
+            fields: dict[str, Any] = {
+                "request_id": request_id, "product": product, "action": action[:128], "status": status,
+                "code": code, "duration_ms": round(elapsed * 1000, 3),
+                "source_ip": wire.source_ip if wire else None,
+            }
+            if access_key_id:
+                fields["access_key_id"] = access_key_id
+            if message and status >= 400:
+                fields["error"] = message[:300]
+            log.info("rpc", extra=fields)
+
+
+def _safe_version(wire: WireRequest) -> str | None:
+    try:
+        return wire.version
+    except ApiError:
+        return wire.headers.get("x-acs-version")
+
+
+def _safe_action(wire: WireRequest | None) -> str | None:
+    if wire is None:
+        return None
+    try:
+        return wire.action
+    except ApiError:
+        return wire.headers.get("x-acs-action")
+
+
+def _dumps(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()

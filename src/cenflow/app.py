@@ -1,0 +1,137 @@
+"""Composition root: builds the pieces for ``cenflow serve`` and wires them together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from cenflow.api.cbn import regions
+from cenflow.api.gateway import Gateway
+from cenflow.api.http import RpcEndpoint
+from cenflow.api.registry import Registry
+from cenflow.api.cbn import CBN
+from cenflow.bootstrap import ensure_account_id, ensure_root_key
+from cenflow.config import Settings
+from cenflow.domain.regions import RegionCatalogue
+from cenflow.iam.authorizer import RootOnlyAuthorizer
+from cenflow.iam.keys import KeyStore, PrincipalLookup
+from cenflow.iam.secrets import SecretBox
+from cenflow.services import Services
+from cenflow.store.database import Database
+from cenflow.store.migrate import upgrade
+from cenflow.store.nonces import NonceStore
+from cenflow.wire.auth import Authenticator
+
+log = logging.getLogger("cenflow")
+
+MAINTENANCE_INTERVAL = 60.0
+
+
+def build_registry() -> Registry:
+    registry = Registry()
+    registry.add_product(CBN)
+    for operation in regions.OPERATIONS:
+        registry.add(operation)
+    return registry
+
+
+@dataclass
+class Runtime:
+    """Everything a running server holds; tests build one directly."""
+
+    settings: Settings
+    services: Services
+    gateway: Gateway
+    keys: KeyStore
+    nonces: NonceStore
+    root_access_key_id: str
+    background: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
+
+    @property
+    def database(self) -> Database:
+        return self.services.database
+
+
+def build_runtime(settings: Settings, *, endpoint: str | None = None) -> Runtime:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    account_id = ensure_account_id(settings)
+    database = Database(settings.resolved_database_url)
+    upgrade(database)
+    box = SecretBox.from_file(settings.resolved_master_key_file)
+    keys = KeyStore(database, box, PrincipalLookup(account_id))
+    root_key = ensure_root_key(settings, keys, endpoint or f"{settings.host}:{settings.port}")
+    services = Services(
+        settings=settings,
+        database=database,
+        regions=RegionCatalogue.load(settings.region_catalogue),
+        account_id=account_id,
+    )
+    nonces = NonceStore(database)
+    authenticator = Authenticator(keys, nonces, max_skew=timedelta(minutes=settings.signature_window_minutes))
+    gateway = Gateway(build_registry(), authenticator, RootOnlyAuthorizer(), services)
+    runtime = Runtime(settings, services, gateway, keys, nonces, root_key)
+    runtime.background.append(lambda stop: _maintenance(runtime, stop))
+    return runtime
+
+
+async def _maintenance(runtime: Runtime, stop: asyncio.Event) -> None:
+    """Forget expired nonces and ClientTokens now and then."""
+    while not stop.is_set():
+        try:
+            await run_in_threadpool(runtime.nonces.purge_expired)
+            await run_in_threadpool(runtime.gateway.purge_expired_tokens)
+        except Exception:
+            log.exception("maintenance failed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), MAINTENANCE_INTERVAL)
+
+
+def create_app(runtime: Runtime) -> Starlette:
+    database = runtime.database
+
+    async def healthz(_: Request) -> Response:
+        def ping() -> None:
+            with database.read() as tx:
+                tx.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(ping)
+        except Exception as exc:  # the database is the one thing we cannot serve without
+            return JSONResponse({"status": "unavailable", "reason": type(exc).__name__}, 503)
+        return JSONResponse({"status": "ok", "account_id": runtime.services.account_id})
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        tasks = [asyncio.create_task(job(stop)) for job in runtime.background]
+        log.info("cenflow ready", extra={"account_id": runtime.services.account_id,
+                                          "root_access_key_id": runtime.root_access_key_id})
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            log.info("cenflow stopped")
+
+    endpoint = RpcEndpoint(runtime.gateway)
+    routes = [
+        Route("/", endpoint.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

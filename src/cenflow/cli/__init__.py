@@ -1,0 +1,1 @@
+"""The ``cenflow`` command line."""

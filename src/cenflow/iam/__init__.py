@@ -1,0 +1,1 @@
+"""Identities, credentials, the RAM policy language and its evaluation."""

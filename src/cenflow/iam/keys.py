@@ -1,0 +1,117 @@
+"""AccessKeys: creation, lookup for signature verification, and the root key bootstrap."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+
+from sqlalchemy import Connection, insert, select, update
+
+from cenflow.iam.principal import Principal, root_principal
+from cenflow.iam.secrets import SecretBox
+from cenflow.store.database import Database
+from cenflow.store.tables import access_keys
+from cenflow.wire import errors as e
+from cenflow.wire.auth import ResolvedKey
+
+_ALPHANUMERIC = string.ascii_letters + string.digits
+
+
+def new_access_key_id() -> str:
+    """Alibaba's shape: ``LTAI`` followed by 20 alphanumerics."""
+    return "LTAI" + "".join(secrets.choice(_ALPHANUMERIC) for _ in range(20))
+
+
+def new_access_key_secret() -> str:
+    return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(30))
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    access_key_id: str
+    owner_type: str
+    owner_id: str
+    status: str
+    created_at: datetime
+
+
+class PrincipalLookup:
+    """Turns a key's owner into a principal; RAM users are resolved by the IAM directory."""
+
+    def __init__(self, account_id: str) -> None:
+        self.account_id = account_id
+
+    def for_owner(self, tx: Connection, owner_type: str, owner_id: str) -> Principal | None:
+        del tx, owner_id
+        return root_principal(self.account_id) if owner_type == "root" else None
+
+
+class KeyStore:
+    def __init__(self, database: Database, box: SecretBox, principals: PrincipalLookup) -> None:
+        self._db = database
+        self._box = box
+        self._principals = principals
+        self._open = lru_cache(maxsize=4096)(box.open)
+
+    @property
+    def account_id(self) -> str:
+        return self._principals.account_id
+
+    def resolve(self, access_key_id: str, security_token: str | None) -> ResolvedKey:
+        del security_token  # STS tokens are resolved by the STS-aware resolver that wraps this one
+        with self._db.read() as tx:
+            row = tx.execute(
+                select(access_keys.c.secret_ciphertext, access_keys.c.owner_type,
+                       access_keys.c.owner_id, access_keys.c.status)
+                .where(access_keys.c.access_key_id == access_key_id)
+            ).first()
+            if row is None:
+                raise e.ACCESS_KEY_NOT_FOUND()
+            if row.status != "Active":
+                raise e.ACCESS_KEY_INACTIVE()
+            principal = self._principals.for_owner(tx, row.owner_type, row.owner_id)
+        if principal is None:
+            raise e.ACCESS_KEY_NOT_FOUND()
+        return ResolvedKey(secret=self._open(bytes(row.secret_ciphertext)), principal=principal)
+
+    def put(self, tx: Connection, access_key_id: str, secret: str, owner_type: str, owner_id: str) -> None:
+        tx.execute(
+            insert(access_keys).values(
+                access_key_id=access_key_id,
+                secret_ciphertext=self._box.seal(secret),
+                owner_type=owner_type,
+                owner_id=owner_id,
+                status="Active",
+                created_at=datetime.now(UTC),
+            )
+        )
+
+    def ensure_root_key(self, access_key_id: str, secret: str) -> None:
+        """Make ``access_key_id`` an active root key with this secret (idempotent)."""
+        with self._db.write() as tx:
+            row = tx.execute(
+                select(access_keys.c.secret_ciphertext, access_keys.c.owner_type)
+                .where(access_keys.c.access_key_id == access_key_id)
+            ).first()
+            if row is None:
+                self.put(tx, access_key_id, secret, "root", self.account_id)
+            elif row.owner_type != "root" or self._box.open(bytes(row.secret_ciphertext)) != secret:
+                tx.execute(
+                    update(access_keys)
+                    .where(access_keys.c.access_key_id == access_key_id)
+                    .values(secret_ciphertext=self._box.seal(secret), owner_type="root",
+                            owner_id=self.account_id, status="Active")
+                )
+
+    def root_keys(self) -> list[KeyRecord]:
+        with self._db.read() as tx:
+            rows = tx.execute(
+                select(access_keys.c.access_key_id, access_keys.c.owner_type, access_keys.c.owner_id,
+                       access_keys.c.status, access_keys.c.created_at)
+                .where(access_keys.c.owner_type == "root")
+                .order_by(access_keys.c.created_at)
+            ).all()
+        return [KeyRecord(*row) for row in rows]

@@ -1,0 +1,1 @@
+"""Persistence: tables, the database handle and unit of work, repositories, migrations."""

@@ -1,0 +1,97 @@
+"""The database handle: one engine, and explicit read and write transactions.
+
+SQLite (the embedded default) runs in WAL mode so readers never wait for the writer, and every
+write transaction starts with ``BEGIN IMMEDIATE``: SQLite then serialises writers up front
+instead of failing a reader-turned-writer halfway.  PostgreSQL uses ordinary transactions and
+row locks (``SELECT ... FOR UPDATE``, ``SKIP LOCKED`` for the task queue).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+_SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # WAL with synchronous=NORMAL loses no committed transaction on a process crash (SIGKILL);
+    # only an OS crash or power cut can lose the last commits.  FULL would fsync every commit.
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+)
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False, sqlite_synchronous: str = "NORMAL") -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["pool_size"] = 16
+            kwargs["max_overflow"] = 32
+        else:
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = 20
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            self._install_sqlite_hooks(sqlite_synchronous)
+
+    def _install_sqlite_hooks(self, synchronous: str) -> None:
+        pragmas = [p if "synchronous" not in p else f"PRAGMA synchronous={synchronous}" for p in _SQLITE_PRAGMAS]
+
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Take BEGIN out of the driver's hands so that we choose DEFERRED or IMMEDIATE.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            for pragma in pragmas:
+                cursor.execute(pragma)
+            cursor.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            mode = "IMMEDIATE" if connection.get_execution_options().get("cenflow_write") else "DEFERRED"
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A read-write transaction, committed on success and rolled back on any exception."""
+        with self.engine.connect().execution_options(cenflow_write=True) as connection:
+            self._begin(connection)
+            try:
+                yield connection
+            except BaseException:
+                connection.rollback()
+                raise
+            connection.commit()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only transaction (one consistent snapshot)."""
+        with self.engine.connect() as connection, connection.begin():
+            yield connection
+
+    def _begin(self, connection: Connection) -> None:
+        # BEGIN IMMEDIATE can still report "database is locked" when the busy timeout runs out
+        # under heavy contention; retry for a while instead of failing the call.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                connection.begin()
+                return
+            except OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                connection.rollback()
+                time.sleep(0.01)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,238 @@
+"""The schema, in SQLAlchemy Core.  Alembic migrations under ``migrations/`` build it.
+
+Portable between SQLite and PostgreSQL: no dialect-only types; times are timezone-aware UTC;
+JSON documents are stored as text so that both engines compare them the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on both engines (SQLite drops the zone; we restore it)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC) if dialect.name != "sqlite" else value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _id(name: str, **kw: Any) -> Column[str]:
+    return Column(name, String(64), **kw)
+
+
+def _seq() -> Column[int]:
+    """Surrogate key in creation order: stable listing order and cheap keyset paging."""
+    return Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+
+
+# --- wire protocol ---------------------------------------------------------------------------
+nonces = Table(
+    "nonces",
+    metadata,
+    Column("access_key_id", String(128), nullable=False),
+    Column("nonce", String(128), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("access_key_id", "nonce"),
+    Index(None, "expires_at"),
+)
+
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("account_id", String(32), nullable=False),
+    Column("action", String(128), nullable=False),
+    Column("client_token", String(64), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("response", Text, nullable=True),  # JSON body without RequestId
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "action", "client_token"),
+    Index(None, "created_at"),
+)
+
+# --- credentials -----------------------------------------------------------------------------
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("access_key_id", String(64), primary_key=True),
+    Column("secret_ciphertext", LargeBinary, nullable=False),
+    Column("owner_type", String(16), nullable=False),  # "root" or "user"
+    Column("owner_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # Active | Inactive
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_used_at", UtcDateTime, nullable=True),
+    Index(None, "owner_type", "owner_id"),
+)
+
+# --- durable tasks ---------------------------------------------------------------------------
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("kind", String(64), nullable=False),
+    Column("resource_id", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(128), nullable=True),
+    Column("lease_expires_at", UtcDateTime, nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "due_at"),
+    Index(None, "resource_id"),
+)
+
+# --- CEN resources ---------------------------------------------------------------------------
+cens = Table(
+    "cens",
+    metadata,
+    _seq(),
+    _id("cen_id", nullable=False, unique=True),
+    Column("account_id", String(32), nullable=False),
+    Column("name", String(128), nullable=False, default=""),
+    Column("description", String(256), nullable=False, default=""),
+    Column("protection_level", String(16), nullable=False),
+    Column("ipv6_level", String(16), nullable=False),
+    Column("resource_group_id", String(64), nullable=False, default=""),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+transit_routers = Table(
+    "transit_routers",
+    metadata,
+    _seq(),
+    _id("transit_router_id", nullable=False, unique=True),
+    Column("account_id", String(32), nullable=False),
+    _id("cen_id", nullable=False),
+    Column("region_id", String(64), nullable=False),
+    Column("name", String(128), nullable=False, default=""),
+    Column("description", String(256), nullable=False, default=""),
+    Column("type", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("support_multicast", Boolean, nullable=False, default=False),
+    Column("cidrs", Text, nullable=False, default="[]"),  # JSON list
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "cen_id", "region_id"),
+    Index(None, "region_id", "seq"),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    _seq(),
+    _id("attachment_id", nullable=False, unique=True),
+    Column("account_id", String(32), nullable=False),
+    Column("kind", String(8), nullable=False),  # VPC | VBR | TR (inter-region peer)
+    _id("cen_id", nullable=False),
+    _id("transit_router_id", nullable=False),
+    Column("region_id", String(64), nullable=False),
+    Column("name", String(128), nullable=False, default=""),
+    Column("description", String(256), nullable=False, default=""),
+    Column("status", String(16), nullable=False),
+    Column("auto_publish_route", Boolean, nullable=False, default=False),
+    Column("details", Text, nullable=False, default="{}"),  # kind-specific fields, JSON
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "transit_router_id", "kind", "seq"),
+    Index(None, "kind", "seq"),
+)
+
+flowlogs = Table(
+    "flowlogs",
+    metadata,
+    _seq(),
+    _id("flow_log_id", nullable=False, unique=True),
+    Column("account_id", String(32), nullable=False),
+    Column("region_id", String(64), nullable=False),
+    _id("cen_id", nullable=False),
+    _id("transit_router_id", nullable=False),
+    _id("attachment_id", nullable=True),
+    # What the flow log captures: the attachment id, or the transit router id for a whole-TR
+    # flow log.  Unique, so a scope can never hold two flow logs whatever the race.
+    _id("scope_id", nullable=False, unique=True),
+    Column("name", String(128), nullable=False, default=""),
+    Column("description", String(256), nullable=False, default=""),
+    Column("project_name", String(63), nullable=False),
+    Column("logstore_name", String(63), nullable=False),
+    Column("interval", Integer, nullable=False),
+    Column("log_format", Text, nullable=False, default=""),
+    Column("version", String(8), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index(None, "region_id", "seq"),
+    Index(None, "cen_id", "seq"),
+    Index(None, "status", "seq"),
+    Index(None, "project_name", "logstore_name"),
+)
+
+tags = Table(
+    "tags",
+    metadata,
+    Column("resource_type", String(64), nullable=False),
+    _id("resource_id", nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("value", String(256), nullable=False, default=""),
+    PrimaryKeyConstraint("resource_type", "resource_id", "key"),
+    Index(None, "resource_type", "key", "value"),
+    Index(None, "resource_id"),
+)
+
+# --- log store catalogue (SLS projects and logstores) ---------------------------------------
+sls_projects = Table(
+    "sls_projects",
+    metadata,
+    Column("project_name", String(63), primary_key=True),
+    Column("account_id", String(32), nullable=False),
+    Column("region_id", String(64), nullable=False),
+    Column("description", String(256), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+sls_logstores = Table(
+    "sls_logstores",
+    metadata,
+    Column("project_name", String(63), nullable=False),
+    Column("logstore_name", String(63), nullable=False),
+    Column("retention_days", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("project_name", "logstore_name"),
+)

@@ -1,0 +1,1 @@
+"""Alibaba Cloud's RPC protocol: parameters, signatures, errors, responses and dispatch."""
