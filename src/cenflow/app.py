@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
@@ -17,11 +18,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cenflow.api.cbn import regions
+from cenflow.api.cbn import CBN, regions
 from cenflow.api.gateway import Gateway
 from cenflow.api.http import RpcEndpoint
 from cenflow.api.registry import Registry
-from cenflow.api.cbn import CBN
 from cenflow.bootstrap import ensure_account_id, ensure_root_key
 from cenflow.config import Settings
 from cenflow.domain.regions import RegionCatalogue
@@ -57,7 +57,7 @@ class Runtime:
     keys: KeyStore
     nonces: NonceStore
     root_access_key_id: str
-    background: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
+    background: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
     @property
     def database(self) -> Database:
@@ -119,8 +119,13 @@ def create_app(runtime: Runtime) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
         tasks = [asyncio.create_task(job(stop)) for job in runtime.background]
-        log.info("cenflow ready", extra={"account_id": runtime.services.account_id,
-                                          "root_access_key_id": runtime.root_access_key_id})
+        log.info(
+            "cenflow ready",
+            extra={
+                "account_id": runtime.services.account_id,
+                "root_access_key_id": runtime.root_access_key_id,
+            },
+        )
         try:
             yield
         finally:

@@ -60,10 +60,13 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
 
 
 API_REQUESTS = Counter(
-    "cenflow_api_requests_total", "RPC calls answered, by product, action and result code.",
+    "cenflow_api_requests_total",
+    "RPC calls answered, by product, action and result code.",
     ["product", "action", "code"],
 )
 API_LATENCY = Histogram(
-    "cenflow_api_request_seconds", "Time to answer an RPC call.", ["product"],
+    "cenflow_api_request_seconds",
+    "Time to answer an RPC call.",
+    ["product"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )

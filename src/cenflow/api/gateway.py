@@ -77,7 +77,7 @@ class Gateway:
             )
             if operation.authorize:
                 self.authorizer.authorize(ctx, operation, args)
-            token = args.opt_str("ClientToken") if operation.mutating else None
+            token = args.opt_text("ClientToken") if operation.mutating else None
             if token is None:
                 return operation.handler(ctx, args)
             account, action = ctx.account_id, operation.action

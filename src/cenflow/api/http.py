@@ -52,7 +52,15 @@ class RpcEndpoint:
         except Exception:
             log.exception("unhandled error", extra={"request_id": request_id})
             return self._error(e.INTERNAL_ERROR(), request_id, wire, started)
-        self._log(wire, outcome.operation.product.name, "200", 200, request_id, started, outcome.caller.access_key_id)
+        self._log(
+            wire,
+            outcome.operation.product.name,
+            "200",
+            200,
+            request_id,
+            started,
+            outcome.caller.access_key_id,
+        )
         return Response(_dumps(outcome.body), 200, media_type=JSON_CONTENT_TYPE)
 
     async def _read(self, request: Request) -> WireRequest:
@@ -123,8 +131,12 @@ class RpcEndpoint:
         API_LATENCY.labels(product).observe(elapsed)
         if log.isEnabledFor(logging.INFO):
             fields: dict[str, Any] = {
-                "request_id": request_id, "product": product, "action": action[:128], "status": status,
-                "code": code, "duration_ms": round(elapsed * 1000, 3),
+                "request_id": request_id,
+                "product": product,
+                "action": action[:128],
+                "status": status,
+                "code": code,
+                "duration_ms": round(elapsed * 1000, 3),
                 "source_ip": wire.source_ip if wire else None,
             }
             if access_key_id:

@@ -27,7 +27,7 @@ IDEMPOTENT_PARAMETER_MISMATCH = ErrorSpec(
 
 def fingerprint(action: str, args: Args) -> str:
     """A digest of the operation's parameters, the token itself excluded."""
-    values = {k: v for k, v in args.raw().items() if k != "ClientToken"}
+    values = {k: v for k, v in args.as_dict().items() if k != "ClientToken"}
     canonical = json.dumps([action, values], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -53,8 +53,12 @@ class IdempotencyLedger:
         """Claim the token before running the mutation (raises IntegrityError on a race)."""
         tx.execute(
             insert(idempotency).values(
-                account_id=account_id, action=action, client_token=token, fingerprint=digest,
-                response=None, created_at=now,
+                account_id=account_id,
+                action=action,
+                client_token=token,
+                fingerprint=digest,
+                response=None,
+                created_at=now,
             )
         )
 

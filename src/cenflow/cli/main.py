@@ -25,34 +25,82 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--host", envvar="CENFLOW_HOST", show_envvar=True, default="127.0.0.1", show_default=True,
-              help="Address the API listens on.")
-@click.option("--port", envvar="CENFLOW_PORT", show_envvar=True, type=click.IntRange(0, 65535), default=8080,
-              show_default=True, help="TCP port of the API (0 picks a free port).")
+@click.option(
+    "--host",
+    envvar="CENFLOW_HOST",
+    show_envvar=True,
+    default="127.0.0.1",
+    show_default=True,
+    help="Address the API listens on.",
+)
+@click.option(
+    "--port",
+    envvar="CENFLOW_PORT",
+    show_envvar=True,
+    type=click.IntRange(0, 65535),
+    default=8080,
+    show_default=True,
+    help="TCP port of the API (0 picks a free port).",
+)
 @data_options
-@click.option("--account-id", envvar="CENFLOW_ACCOUNT_ID", show_envvar=True, default=None,
-              help="16-digit account id of this server. Default: generated on first start and kept "
-              "in DATA_DIR/account-id.")
-@click.option("--root-access-key-id", envvar="CENFLOW_ROOT_ACCESS_KEY_ID", show_envvar=True, default=None,
-              help="AccessKey id of the root identity; installed (idempotently) at every start.")
-@click.option("--root-access-key-secret", envvar="CENFLOW_ROOT_ACCESS_KEY_SECRET", show_envvar=True,
-              default=None, help="Its secret. Prefer the environment variable: arguments are visible "
-              "in the process list. Without a root key, one is generated on first start and written "
-              "to DATA_DIR/credentials (mode 0600).")
-@click.option("--master-key-file", envvar="CENFLOW_MASTER_KEY_FILE", show_envvar=True,
-              type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Key that encrypts AccessKey secrets at rest. Default: DATA_DIR/master.key, "
-              "created with mode 0600 on first start.")
-@click.option("--signature-window", envvar="CENFLOW_SIGNATURE_WINDOW", show_envvar=True,
-              type=click.IntRange(1, 24 * 60), default=15, show_default=True,
-              help="Minutes a signed request's timestamp may differ from the server clock.")
-@click.option("--idempotency-ttl-hours", envvar="CENFLOW_IDEMPOTENCY_TTL_HOURS", show_envvar=True,
-              type=click.IntRange(1), default=24, show_default=True,
-              help="Hours a ClientToken is remembered.")
-@click.option("--region-catalogue", envvar="CENFLOW_REGION_CATALOGUE", show_envvar=True,
-              type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="JSON file of regions (see docs/configuration.md). Default: Alibaba Cloud's "
-              "public regions.")
+@click.option(
+    "--account-id",
+    envvar="CENFLOW_ACCOUNT_ID",
+    show_envvar=True,
+    default=None,
+    help="16-digit account id of this server. Default: generated on first start and kept in DATA_DIR/account-id.",
+)
+@click.option(
+    "--root-access-key-id",
+    envvar="CENFLOW_ROOT_ACCESS_KEY_ID",
+    show_envvar=True,
+    default=None,
+    help="AccessKey id of the root identity; installed (idempotently) at every start.",
+)
+@click.option(
+    "--root-access-key-secret",
+    envvar="CENFLOW_ROOT_ACCESS_KEY_SECRET",
+    show_envvar=True,
+    default=None,
+    help="Its secret. Prefer the environment variable: arguments are visible "
+    "in the process list. Without a root key, one is generated on first start and written "
+    "to DATA_DIR/credentials (mode 0600).",
+)
+@click.option(
+    "--master-key-file",
+    envvar="CENFLOW_MASTER_KEY_FILE",
+    show_envvar=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Key that encrypts AccessKey secrets at rest. Default: DATA_DIR/master.key, "
+    "created with mode 0600 on first start.",
+)
+@click.option(
+    "--signature-window",
+    envvar="CENFLOW_SIGNATURE_WINDOW",
+    show_envvar=True,
+    type=click.IntRange(1, 24 * 60),
+    default=15,
+    show_default=True,
+    help="Minutes a signed request's timestamp may differ from the server clock.",
+)
+@click.option(
+    "--idempotency-ttl-hours",
+    envvar="CENFLOW_IDEMPOTENCY_TTL_HOURS",
+    show_envvar=True,
+    type=click.IntRange(1),
+    default=24,
+    show_default=True,
+    help="Hours a ClientToken is remembered.",
+)
+@click.option(
+    "--region-catalogue",
+    envvar="CENFLOW_REGION_CATALOGUE",
+    show_envvar=True,
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="JSON file of regions (see docs/configuration.md). Default: Alibaba Cloud's public regions.",
+)
 @logging_options
 def serve(
     host: str,
@@ -100,8 +148,15 @@ def serve(
     except (ValueError, PermissionError) as exc:
         raise click.ClickException(str(exc)) from exc
     app = create_app(runtime)
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=30, server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=30,
+        server_header=False,
+    )
 
 
 def main() -> None:

@@ -64,9 +64,12 @@ class KeyStore:
         del security_token  # STS tokens are resolved by the STS-aware resolver that wraps this one
         with self._db.read() as tx:
             row = tx.execute(
-                select(access_keys.c.secret_ciphertext, access_keys.c.owner_type,
-                       access_keys.c.owner_id, access_keys.c.status)
-                .where(access_keys.c.access_key_id == access_key_id)
+                select(
+                    access_keys.c.secret_ciphertext,
+                    access_keys.c.owner_type,
+                    access_keys.c.owner_id,
+                    access_keys.c.status,
+                ).where(access_keys.c.access_key_id == access_key_id)
             ).first()
             if row is None:
                 raise e.ACCESS_KEY_NOT_FOUND()
@@ -93,8 +96,9 @@ class KeyStore:
         """Make ``access_key_id`` an active root key with this secret (idempotent)."""
         with self._db.write() as tx:
             row = tx.execute(
-                select(access_keys.c.secret_ciphertext, access_keys.c.owner_type)
-                .where(access_keys.c.access_key_id == access_key_id)
+                select(access_keys.c.secret_ciphertext, access_keys.c.owner_type).where(
+                    access_keys.c.access_key_id == access_key_id
+                )
             ).first()
             if row is None:
                 self.put(tx, access_key_id, secret, "root", self.account_id)
@@ -102,15 +106,24 @@ class KeyStore:
                 tx.execute(
                     update(access_keys)
                     .where(access_keys.c.access_key_id == access_key_id)
-                    .values(secret_ciphertext=self._box.seal(secret), owner_type="root",
-                            owner_id=self.account_id, status="Active")
+                    .values(
+                        secret_ciphertext=self._box.seal(secret),
+                        owner_type="root",
+                        owner_id=self.account_id,
+                        status="Active",
+                    )
                 )
 
     def root_keys(self) -> list[KeyRecord]:
         with self._db.read() as tx:
             rows = tx.execute(
-                select(access_keys.c.access_key_id, access_keys.c.owner_type, access_keys.c.owner_id,
-                       access_keys.c.status, access_keys.c.created_at)
+                select(
+                    access_keys.c.access_key_id,
+                    access_keys.c.owner_type,
+                    access_keys.c.owner_id,
+                    access_keys.c.status,
+                    access_keys.c.created_at,
+                )
                 .where(access_keys.c.owner_type == "root")
                 .order_by(access_keys.c.created_at)
             ).all()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class PrincipalType(str, Enum):
+class PrincipalType(StrEnum):
     ROOT = "RootAccount"
     USER = "SubUser"
     ROLE_SESSION = "AssumedRoleUser"

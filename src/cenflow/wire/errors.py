@@ -27,19 +27,13 @@ SIGNATURE_DOES_NOT_MATCH = ErrorSpec(
     "SignatureDoesNotMatch",
     "Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}",
 )
-INCOMPLETE_SIGNATURE = ErrorSpec(
-    "IncompleteSignature", "The request signature does not conform to Aliyun standards."
-)
+INCOMPLETE_SIGNATURE = ErrorSpec("IncompleteSignature", "The request signature does not conform to Aliyun standards.")
 UNSUPPORTED_SIGNATURE = ErrorSpec(
     "InvalidParameter.SignatureMethod",
     'The signature method "{method}" is not supported; use HMAC-SHA1 (RPC) or ACS3-HMAC-SHA256 (V3).',
 )
-ACCESS_KEY_NOT_FOUND = ErrorSpec(
-    "InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404
-)
-ACCESS_KEY_INACTIVE = ErrorSpec(
-    "InvalidAccessKeyId.Inactive", "Specified access key is disabled.", 400
-)
+ACCESS_KEY_NOT_FOUND = ErrorSpec("InvalidAccessKeyId.NotFound", "Specified access key is not found.", 404)
+ACCESS_KEY_INACTIVE = ErrorSpec("InvalidAccessKeyId.Inactive", "Specified access key is disabled.", 400)
 SECURITY_TOKEN_INVALID = ErrorSpec(
     "InvalidSecurityToken.Malformed", "Specified SecurityToken is malformed or was not issued here."
 )
@@ -54,19 +48,14 @@ TIMESTAMP_FORMAT = ErrorSpec(
 )
 TIMESTAMP_EXPIRED = ErrorSpec(
     "InvalidTimeStamp.Expired",
-    "Specified time stamp or date value is expired: {value} is more than {window} minutes from the "
-    "server time {now}.",
+    "Specified time stamp or date value is expired: {value} is more than {window} minutes from the server time {now}.",
 )
-NONCE_USED = ErrorSpec(
-    "SignatureNonceUsed", "Specified signature nonce was used already."
-)
+NONCE_USED = ErrorSpec("SignatureNonceUsed", "Specified signature nonce was used already.")
 CONTENT_SHA256_MISMATCH = ErrorSpec(
     "InvalidParameter.ContentSHA256",
     "The x-acs-content-sha256 header does not match the SHA-256 of the request body.",
 )
-REQUEST_TOO_LARGE = ErrorSpec(
-    "InvalidParameter.RequestTooLarge", "The request body exceeds {limit} bytes.", 413
-)
+REQUEST_TOO_LARGE = ErrorSpec("InvalidParameter.RequestTooLarge", "The request body exceeds {limit} bytes.", 413)
 UNSUPPORTED_MEDIA = ErrorSpec(
     "InvalidParameter.ContentType",
     'The request body must be "application/x-www-form-urlencoded" (got "{content_type}").',
@@ -75,9 +64,7 @@ UNSUPPORTED_MEDIA = ErrorSpec(
 METHOD_NOT_ALLOWED = ErrorSpec(
     "UnsupportedHTTPMethod", 'HTTP method "{method}" is not supported; use GET or POST.', 405
 )
-INTERNAL_ERROR = ErrorSpec(
-    "InternalError", "The request processing has failed due to some unknown error.", 500
-)
+INTERNAL_ERROR = ErrorSpec("InternalError", "The request processing has failed due to some unknown error.", 500)
 SERVICE_UNAVAILABLE = ErrorSpec(
     "ServiceUnavailable", "The request has failed due to a temporary failure of the server.", 503
 )

@@ -35,9 +35,7 @@ def parse_form(raw: bytes, *, where: str) -> dict[str, str]:
             key = unquote_plus(raw_key, encoding="utf-8", errors="strict")
             value = unquote_plus(raw_value, encoding="utf-8", errors="strict")
         except UnicodeDecodeError as exc:
-            raise INVALID_PARAMETER(
-                f"A percent-encoded value in the {where} is not valid UTF-8.", name=where
-            ) from exc
+            raise INVALID_PARAMETER(f"A percent-encoded value in the {where} is not valid UTF-8.", name=where) from exc
         if not key:
             raise INVALID_PARAMETER(f"The {where} has a parameter without a name.", name=where)
         if key in params:
@@ -50,7 +48,5 @@ def merge(query: dict[str, str], body: dict[str, str]) -> dict[str, str]:
     """Query and body parameters together; a name in both is ambiguous and refused."""
     for key in body:
         if key in query:
-            raise INVALID_PARAMETER(
-                f'The parameter "{key}" is given in both the query string and the body.', name=key
-            )
+            raise INVALID_PARAMETER(f'The parameter "{key}" is given in both the query string and the body.', name=key)
     return {**query, **body}

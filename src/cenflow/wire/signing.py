@@ -26,9 +26,7 @@ def percent_encode(value: str) -> str:
 def rpc_string_to_sign(method: str, params: Mapping[str, str]) -> str:
     """The RPC v1 string to sign: every parameter but ``Signature``, empty values included."""
     canonical = "&".join(
-        f"{percent_encode(key)}={percent_encode(params[key])}"
-        for key in sorted(params)
-        if key != "Signature"
+        f"{percent_encode(key)}={percent_encode(params[key])}" for key in sorted(params) if key != "Signature"
     )
     return f"{method.upper()}&%2F&{percent_encode(canonical)}"
 
@@ -83,9 +81,7 @@ def v3_canonical_request(
     """The canonical request: method, path, sorted query, signed headers, payload hash."""
     canonical_query = "&".join(f"{key}={percent_encode(query[key])}" for key in sorted(query))
     canonical_headers = "".join(f"{name}:{headers.get(name, '').strip()}\n" for name in signed_headers)
-    return "\n".join(
-        [method.upper(), path, canonical_query, canonical_headers, ";".join(signed_headers), payload_hash]
-    )
+    return "\n".join([method.upper(), path, canonical_query, canonical_headers, ";".join(signed_headers), payload_hash])
 
 
 def v3_string_to_sign(canonical_request: str, algorithm: str = V3_ALGORITHM) -> str:

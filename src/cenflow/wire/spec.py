@@ -131,16 +131,15 @@ class ListParam:
                 raise INVALID_PARAMETER(f'"{_clip(key)}" is not of the form {self.name}.N.', name=self.name)
             grouped.setdefault(index, {})[rest] = value
         if self.name in flat and flat[self.name] != "":
-            raise INVALID_PARAMETER(f"{self.name} is a list: send it as {self.name}.1, {self.name}.2, ...",
-                                    name=self.name)
+            raise INVALID_PARAMETER(
+                f"{self.name} is a list: send it as {self.name}.1, {self.name}.2, ...", name=self.name
+            )
         if not grouped:
             if self.required:
                 raise (self.missing or MISSING_OPERATION_PARAMETER)(name=self.name)
             return []
         if self.max_items is not None and len(grouped) > self.max_items:
-            raise (self.too_many or INVALID_PARAMETER)(
-                f"At most {self.max_items} items are allowed.", name=self.name
-            )
+            raise (self.too_many or INVALID_PARAMETER)(f"At most {self.max_items} items are allowed.", name=self.name)
         items: list[Any] = []
         for index in sorted(grouped):
             entry = grouped[index]
@@ -198,36 +197,36 @@ class Args:
     def __contains__(self, name: str) -> bool:
         return self._values.get(name) not in (None, "", [])
 
-    def raw(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, Any]:
         return dict(self._values)
 
-    def str(self, name: str) -> str:
+    def text(self, name: str) -> str:
         value = self._values[name]
         assert isinstance(value, str), name
         return value
 
-    def opt_str(self, name: str) -> str | None:
+    def opt_text(self, name: str) -> str | None:
         value = self._values.get(name)
         return value if isinstance(value, str) and value != "" else None
 
-    def int(self, name: str) -> int:
+    def number(self, name: str) -> int:
         value = self._values[name]
         assert isinstance(value, int), name
         return value
 
-    def opt_int(self, name: str) -> int | None:
+    def opt_number(self, name: str) -> int | None:
         value = self._values.get(name)
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
-    def bool(self, name: str, default: bool = False) -> bool:
+    def flag(self, name: str, default: bool = False) -> bool:
         value = self._values.get(name)
         return value if isinstance(value, bool) else default
 
-    def list(self, name: str) -> list[Any]:
+    def items(self, name: str) -> list[Any]:
         value = self._values.get(name)
         return list(value) if isinstance(value, list) else []
 
-    def any(self, name: str) -> Any:
+    def value(self, name: str) -> Any:
         return self._values.get(name)
 
 

@@ -20,8 +20,8 @@ DESCRIBE_CHILD_INSTANCE_REGIONS = OperationSpec(
 
 
 def describe_child_instance_regions(ctx: CallContext, args: Args) -> dict[str, Any]:
-    product_type = args.opt_str("ProductType")
-    language = args.str("AcceptLanguage")
+    product_type = args.opt_text("ProductType")
+    language = args.text("AcceptLanguage")
     regions = [
         {"RegionId": region.region_id, "LocalName": region.local_name(language)}
         for region in ctx.services.regions.all()

@@ -36,9 +36,7 @@ def upgrade() -> None:
 
     op.create_table(
         "attachments",
-        sa.Column(
-            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("attachment_id", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=32), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
@@ -64,9 +62,7 @@ def upgrade() -> None:
 
     op.create_table(
         "cens",
-        sa.Column(
-            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("cen_id", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=128), nullable=False),
@@ -81,9 +77,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "flowlogs",
-        sa.Column(
-            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("flow_log_id", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=32), nullable=False),
         sa.Column("region_id", sa.String(length=64), nullable=False),
@@ -170,9 +164,7 @@ def upgrade() -> None:
 
     op.create_table(
         "tasks",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("kind", sa.String(length=64), nullable=False),
         sa.Column("resource_id", sa.String(length=64), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
@@ -190,9 +182,7 @@ def upgrade() -> None:
 
     op.create_table(
         "transit_routers",
-        sa.Column(
-            "seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("transit_router_id", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=32), nullable=False),
         sa.Column("cen_id", sa.String(length=64), nullable=False),
@@ -208,12 +198,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("transit_router_id", name=op.f("uq_transit_routers_transit_router_id")),
     )
     with op.batch_alter_table("transit_routers", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_transit_routers_cen_id_region_id"), ["cen_id", "region_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_transit_routers_region_id_seq"), ["region_id", "seq"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_transit_routers_cen_id_region_id"), ["cen_id", "region_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_transit_routers_region_id_seq"), ["region_id", "seq"], unique=False)
 
 
 def downgrade() -> None:
