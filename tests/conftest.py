@@ -1,0 +1,81 @@
+"""Shared fixtures: a session-wide cenflow server, per-test servers, and SDK clients of every stack.
+
+- ``server``: one ``cenflow serve`` for the whole session (root key ``ROOT_ACCESS_KEY_ID``).
+  Use it whenever a test does not need its own state.
+- ``server_factory(args=..., env=..., generated_key=...)``: a fresh server with its own data
+  directory, stopped (asserting a clean exit) at the end of the test.
+- ``sdk``: an SDK client on ``server``, parametrised over the three stacks.
+- ``sdk_stack``: just the stack name, parametrised the same way (with ``server.client(stack)``
+  or ``server_factory(...).client(stack)`` when the test needs its own server or key).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.harness import STACKS, CenflowServer, SdkClient
+
+# The SDKs use requests, which honours proxy variables; loopback must never go through a proxy.
+os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
+os.environ["no_proxy"] = os.environ["NO_PROXY"]
+
+ServerFactory = Callable[..., CenflowServer]
+
+
+def _no_server_errors(server: CenflowServer) -> None:
+    """A server that logged an error (an unhandled exception, a failed maintenance run) has a bug."""
+    errors = [r for r in server.log_records() if r.get("level") in ("error", "critical")]
+    assert not errors, f"the server logged errors: {errors[:3]}"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenflowServer]:
+    base = tmp_path_factory.mktemp("session-server")
+    instance = CenflowServer(data_dir=base / "data", log_path=base / "server.log")
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.close()
+    _no_server_errors(instance)
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
+    started: list[CenflowServer] = []
+
+    def make(
+        *,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        generated_key: bool = False,
+        start: bool = True,
+        name: str | None = None,
+    ) -> CenflowServer:
+        base = tmp_path / (name or f"server{len(started)}")
+        instance = CenflowServer(data_dir=base / "data", log_path=base / "server.log", args=args, env=env or {})
+        if generated_key:
+            instance.access_key_id = instance.access_key_secret = None
+        started.append(instance)
+        return instance.start() if start else instance
+
+    yield make
+    for instance in started:
+        instance.close()
+    for instance in started:
+        _no_server_errors(instance)
+
+
+@pytest.fixture(params=STACKS)
+def sdk_stack(request: pytest.FixtureRequest) -> str:
+    stack: str = request.param
+    return stack
+
+
+@pytest.fixture
+def sdk(server: CenflowServer, sdk_stack: str) -> SdkClient:
+    return server.client(sdk_stack)

@@ -1,0 +1,498 @@
+"""End-to-end harness: the real ``cenflow serve`` in a subprocess, and the official SDKs against it.
+
+``CenflowServer`` starts the server on a free loopback port with a temporary data directory and a
+known root AccessKey, waits for ``GET /healthz`` (polling with a deadline), captures its stderr
+log to a file, and stops it with SIGTERM (asserting a clean exit).  It can restart on the same
+data directory, be SIGKILLed, and take extra CLI flags and environment variables.
+
+``SdkClient`` hides the three SDK stacks of the protocol reference behind one small interface so
+that a test can run across all of them; ``api_error``/``sdk_failure`` turn each stack's exception
+into an ``ApiFailure`` (code, HTTP status, message, request id).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import httpx
+
+CBN_VERSION = "2017-09-12"
+HOST = "127.0.0.1"
+
+# The root key every harness server is started with (unless a test asks for a generated one).
+ROOT_ACCESS_KEY_ID = "LTAI5tHarnessRootKey0001"
+ROOT_ACCESS_KEY_SECRET = "HarnessRootSecret0123456789abc"
+
+# The SDK stacks of docs/reference: A with its default V3 signature, A with RPC v1, and C.
+STACK_A_V3 = "stackA-v3"
+STACK_A_V2 = "stackA-v2"
+STACK_C = "stackC"
+STACKS = (STACK_A_V3, STACK_A_V2, STACK_C)
+
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 30.0
+# What uvicorn logs once the application's lifespan shutdown finished and the process is ending.
+SHUTDOWN_MARKERS = ("Application shutdown complete.", "Finished server process")
+
+
+class ServerError(AssertionError):
+    """The server did not start, or did not stop cleanly; the message ends with its log."""
+
+
+def free_port() -> int:
+    """A TCP port that was free on the loopback interface a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def utc_timestamp(when: datetime | None = None) -> str:
+    """``YYYY-MM-DDThh:mm:ssZ``, the format both signatures carry."""
+    return (when or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _base_environment() -> dict[str, str]:
+    # A developer's own CENFLOW_* settings must not leak into the server under test.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CENFLOW_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env["CENFLOW_LOG_FORMAT"] = "json"
+    env["CENFLOW_LOG_LEVEL"] = "INFO"
+    return env
+
+
+@dataclass
+class CenflowServer:
+    """One ``cenflow serve`` process (and its successors after restarts) on one data directory.
+
+    ``access_key_id``/``access_key_secret`` are passed as ``CENFLOW_ROOT_ACCESS_KEY_*``; give
+    ``None`` for both to let the server generate a key into ``DATA_DIR/credentials`` (the harness
+    then reads it from there).  ``args`` are extra ``serve`` flags, ``env`` extra variables.
+    """
+
+    data_dir: Path
+    log_path: Path
+    args: Sequence[str] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    access_key_id: str | None = ROOT_ACCESS_KEY_ID
+    access_key_secret: str | None = ROOT_ACCESS_KEY_SECRET
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    starts: int = field(default=0, init=False)
+    _log_offset: int = field(default=0, init=False, repr=False)
+
+    # -- addresses ----------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        """``127.0.0.1:PORT``: what the SDKs take (no scheme) and sign as the host."""
+        return f"{HOST}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.endpoint}"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "server not started"
+        return self.process.pid
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "cenflow.cli.main",
+            "serve",
+            "--host",
+            HOST,
+            "--port",
+            str(self.port),
+            "--data-dir",
+            str(self.data_dir),
+            *self.args,
+        ]
+
+    def environment(self) -> dict[str, str]:
+        env = _base_environment()
+        if self.access_key_id is not None and self.access_key_secret is not None:
+            env["CENFLOW_ROOT_ACCESS_KEY_ID"] = self.access_key_id
+            env["CENFLOW_ROOT_ACCESS_KEY_SECRET"] = self.access_key_secret
+        env.update(self.env)
+        return env
+
+    def start(self, timeout: float = START_TIMEOUT) -> CenflowServer:
+        """Start the process and return once ``/healthz`` answers 200."""
+        assert not self.running, "server already running"
+        pick_port = self.port == 0
+        for _attempt in range(5):
+            if pick_port:
+                self.port = free_port()
+            if self._spawn_and_wait(timeout):
+                break
+            # Lost the race for the port to another process: try another one.
+            if not pick_port:
+                raise ServerError(f"port {self.port} is taken\n{self.log_tail()}")
+        else:
+            raise ServerError(f"could not find a free port\n{self.log_tail()}")
+        if self.access_key_id is None:
+            creds = self.credentials()
+            self.access_key_id = creds["access_key_id"]
+            self.access_key_secret = creds["access_key_secret"]
+        return self
+
+    def _spawn_and_wait(self, timeout: float) -> bool:
+        """``False`` when the port was already in use; raises if the server fails otherwise."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                env=self.environment(),
+                start_new_session=True,  # a Ctrl-C in the test terminal is not the server's
+            )
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=2.0) as http:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    if "address already in use" in self.current_log().lower():
+                        self.process = None
+                        return False
+                    raise ServerError(f"server exited with {self.process.returncode} at start\n{self.log_tail()}")
+                with contextlib.suppress(httpx.TransportError):
+                    if http.get(f"{self.base_url}/healthz").status_code == 200:
+                        return True
+                time.sleep(0.05)  # poll interval, not synchronisation: the loop checks a deadline
+        self._terminate(signal.SIGKILL)
+        raise ServerError(f"server not healthy within {timeout}s\n{self.log_tail()}")
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> int:
+        """SIGTERM, wait, and assert a clean exit; returns the exit status.
+
+        Clean means: the application's shutdown ran to completion, and the process ended with
+        status 0 or by the SIGTERM itself.  (uvicorn re-raises a captured SIGTERM once its
+        graceful shutdown is done, so a clean stop shows as -15, i.e. 143 in a shell.)
+        """
+        code = self._terminate(signal.SIGTERM, timeout)
+        log = self.current_log()
+        if code not in (0, -signal.SIGTERM) or not all(marker in log for marker in SHUTDOWN_MARKERS):
+            raise ServerError(f"server did not stop cleanly (exit status {code})\n{self.log_tail()}")
+        return code
+
+    def kill(self) -> int:
+        """SIGKILL (a crash): no shutdown code runs.  Returns the (negative) exit status."""
+        return self._terminate(signal.SIGKILL)
+
+    def _terminate(self, sig: signal.Signals, timeout: float = STOP_TIMEOUT) -> int:
+        process = self.process
+        assert process is not None, "server not started"
+        if process.poll() is None:
+            process.send_signal(sig)
+            try:
+                process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                raise ServerError(f"server did not exit within {timeout}s of {sig.name}\n{self.log_tail()}") from None
+        return int(process.returncode)
+
+    def restart(
+        self,
+        *,
+        kill: bool = False,
+        args: Sequence[str] | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> CenflowServer:
+        """Stop (SIGTERM, or SIGKILL with ``kill``) and start again on the same data directory and
+        port; ``args``/``env`` replace the extra flags and variables for the new process."""
+        if self.running:
+            if kill:
+                self.kill()
+            else:
+                self.stop()
+        if args is not None:
+            self.args = tuple(args)
+        if env is not None:
+            self.env = dict(env)
+        return self.start()
+
+    def close(self) -> None:
+        """Teardown: stop cleanly if still running (asserting a clean exit)."""
+        if self.running:
+            self.stop()
+
+    # -- the log ------------------------------------------------------------------------------
+    def log_text(self) -> str:
+        """Everything every process of this server wrote to stderr/stdout so far."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
+
+    def current_log(self) -> str:
+        """What the current (latest) process wrote."""
+        if not self.log_path.exists():
+            return ""
+        with self.log_path.open("rb") as handle:
+            handle.seek(self._log_offset)
+            return handle.read().decode("utf-8", errors="replace")
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """The JSON log lines (the harness starts the server with ``CENFLOW_LOG_FORMAT=json``)."""
+        records = []
+        for line in self.log_text().splitlines():
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if isinstance(record, dict):
+                    records.append(record)
+        return records
+
+    def wait_for_log(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10.0) -> dict[str, Any]:
+        """The first log record matching ``predicate``, polling the file until ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for record in self.log_records():
+                if predicate(record):
+                    return record
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no matching log record within {timeout}s\n{self.log_tail()}")
+            time.sleep(0.05)
+
+    def request_log(self, request_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The ``rpc`` access-log record of one request."""
+        return self.wait_for_log(lambda r: r.get("event") == "rpc" and r.get("request_id") == request_id, timeout)
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def credentials_path(self) -> Path:
+        return self.data_dir / "credentials"
+
+    def credentials(self) -> dict[str, str]:
+        """``DATA_DIR/credentials`` (written when the server generated its root key)."""
+        values: dict[str, str] = {}
+        for line in self.credentials_path.read_text().splitlines():
+            name, sep, value = line.partition("=")
+            if sep:
+                values[name.strip()] = value.strip()
+        return values
+
+    # -- clients ------------------------------------------------------------------------------
+    def http(self, **kwargs: Any) -> httpx.Client:
+        """An httpx client on the server's base URL (close it, or use it as a context manager)."""
+        kwargs.setdefault("timeout", 15.0)
+        return httpx.Client(base_url=self.base_url, **kwargs)
+
+    def client(
+        self,
+        stack: str,
+        *,
+        access_key_id: str | None = None,
+        access_key_secret: str | None = None,
+    ) -> SdkClient:
+        """An official SDK client of ``stack`` (one of ``STACKS``) pointed at this server."""
+        key_id = access_key_id if access_key_id is not None else self.access_key_id
+        secret = access_key_secret if access_key_secret is not None else self.access_key_secret
+        assert key_id is not None, "no root key known"
+        assert secret is not None, "no root key known"
+        return SdkClient(stack, self.endpoint, key_id, secret)
+
+
+# -- the SDK stacks ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ApiFailure:
+    """An API error as any SDK reports it."""
+
+    code: str
+    status: int
+    message: str
+    request_id: str | None
+    # The error body when the SDK keeps it (stack A does; stack C keeps only code and message).
+    body: dict[str, Any] | None = None
+
+
+def sdk_failure(exc: BaseException) -> ApiFailure:
+    """Normalise an exception of any stack; re-raises what is not a server-reported error."""
+    from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
+    from aliyunsdkcore.acs_exception.exceptions import ServerException as StackCServerException
+
+    if isinstance(exc, AlibabaCloudException):
+        data = dict(exc.data or {})
+        return ApiFailure(
+            code=str(exc.code),
+            status=int(exc.status_code),
+            message=str(data.get("Message", exc.message)),
+            request_id=exc.request_id,
+            body={k: v for k, v in data.items() if k != "statusCode"},
+        )
+    if isinstance(exc, StackCServerException):
+        return ApiFailure(
+            code=exc.get_error_code(),
+            status=int(exc.get_http_status()),
+            message=exc.get_error_msg(),
+            request_id=exc.get_request_id(),
+        )
+    raise exc
+
+
+def api_error(call: Callable[..., Any], *args: Any, **kwargs: Any) -> ApiFailure:
+    """Run an SDK call that must fail with an API error, and return that error normalised."""
+    try:
+        result = call(*args, **kwargs)
+    except Exception as exc:
+        return sdk_failure(exc)
+    raise AssertionError(f"expected an API error, got a success: {result!r}")
+
+
+class SdkClient:
+    """One SDK client, the same small interface for every stack.
+
+    ``sdk`` is the underlying client (``alibabacloud_cbn20170912.client.Client`` or
+    ``aliyunsdkcore.client.AcsClient``) for anything the interface does not cover.
+    """
+
+    def __init__(self, stack: str, endpoint: str, access_key_id: str, access_key_secret: str) -> None:
+        if stack not in STACKS:
+            raise ValueError(f"unknown SDK stack {stack!r}")
+        self.stack = stack
+        self.endpoint = endpoint
+        self.access_key_id = access_key_id
+        self.sdk: Any
+        if stack == STACK_C:
+            from aliyunsdkcore.client import AcsClient
+
+            self.sdk = AcsClient(access_key_id, access_key_secret, "cn-hangzhou", timeout=15, connect_timeout=5)
+        else:
+            from alibabacloud_cbn20170912.client import Client
+            from alibabacloud_tea_openapi.utils_models import Config
+
+            config = Config(
+                access_key_id=access_key_id,
+                access_key_secret=access_key_secret,
+                endpoint=endpoint,
+                protocol="http",
+                read_timeout=15_000,
+            )
+            if stack == STACK_A_V2:
+                config.signature_algorithm = "v2"
+            self.sdk = Client(config)
+
+    def __repr__(self) -> str:
+        return f"SdkClient({self.stack}, {self.endpoint}, {self.access_key_id})"
+
+    @property
+    def is_stack_c(self) -> bool:
+        return self.stack == STACK_C
+
+    # -- typed operations (the generated request classes) ---------------------------------------
+    def describe_child_instance_regions(
+        self, *, product_type: str | None = None, accept_language: str | None = None
+    ) -> dict[str, Any]:
+        if self.is_stack_c:
+            from aliyunsdkcbn.request.v20170912.DescribeChildInstanceRegionsRequest import (
+                DescribeChildInstanceRegionsRequest,
+            )
+
+            request = DescribeChildInstanceRegionsRequest()
+            if product_type is not None:
+                request.set_ProductType(product_type)
+            if accept_language is not None:
+                request.set_AcceptLanguage(accept_language)
+            return self._do_stack_c(request)
+        from alibabacloud_cbn20170912 import models
+
+        response = self.sdk.describe_child_instance_regions(
+            models.DescribeChildInstanceRegionsRequest(product_type=product_type, accept_language=accept_language)
+        )
+        body: dict[str, Any] = response.body.to_map()
+        return body
+
+    # -- any action (CommonRequest / call_api) --------------------------------------------------
+    def call(
+        self,
+        action: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        version: str = CBN_VERSION,
+    ) -> dict[str, Any]:
+        """Call ``action`` with flat query parameters the way each SDK's generic API does."""
+        params = dict(params or {})
+        if self.is_stack_c:
+            from aliyunsdkcore.request import CommonRequest
+
+            request = CommonRequest(domain=self.endpoint, version=version, action_name=action, product="Cbn")
+            request.set_method("POST")
+            request.set_protocol_type("http")
+            for name, value in params.items():
+                request.add_query_param(name, value)
+            return self._do_stack_c(request)
+        from alibabacloud_tea_openapi.utils_models import OpenApiRequest, Params
+        from darabonba.runtime import RuntimeOptions
+
+        api = Params(
+            action=action,
+            version=version,
+            protocol="HTTP",
+            pathname="/",
+            method="POST",
+            auth_type="AK",
+            style="RPC",
+            req_body_type="formData",
+            body_type="json",
+        )
+        result = self.sdk.call_api(api, OpenApiRequest(query=params), RuntimeOptions())
+        body: dict[str, Any] = result["body"]
+        return body
+
+    def _do_stack_c(self, request: Any) -> dict[str, Any]:
+        request.set_endpoint(self.endpoint)
+        raw = self.sdk.do_action_with_exception(request)
+        body: dict[str, Any] = json.loads(raw)
+        return body
+
+    # -- controlling what the SDK signs ---------------------------------------------------------
+    @contextlib.contextmanager
+    def signing(self, *, timestamp: str | None = None, nonce: str | None = None) -> Iterator[None]:
+        """Pin the timestamp and/or nonce this stack's signer puts in requests.
+
+        With both pinned the SDK sends byte-identical signed requests (same query, headers and
+        signature), which is what a replay is.
+        """
+        patches: list[Any] = []
+        if self.is_stack_c:
+            from aliyunsdkcore.utils import parameter_helper
+
+            if timestamp is not None:
+                patches.append(mock.patch.object(parameter_helper, "get_iso_8061_date", return_value=timestamp))
+            if nonce is not None:
+                patches.append(mock.patch.object(parameter_helper, "get_uuid", return_value=nonce))
+        else:
+            from alibabacloud_tea_openapi.utils import Utils
+
+            if timestamp is not None:
+                patches.append(mock.patch.object(Utils, "get_timestamp", return_value=timestamp))
+            if nonce is not None:
+                patches.append(mock.patch.object(Utils, "get_nonce", return_value=nonce))
+        with contextlib.ExitStack() as stack:
+            for patch in patches:
+                stack.enter_context(patch)
+            yield
