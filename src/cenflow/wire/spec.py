@@ -17,7 +17,10 @@ from typing import Any
 from cenflow.errors import ApiError, ErrorSpec
 from cenflow.wire.errors import INVALID_PARAMETER, MISSING_OPERATION_PARAMETER
 
-_INTEGER = re.compile(r"[+-]?\d{1,19}")
+# ASCII digits only: ``\d`` and ``str.isdigit`` also take other scripts' digits (and "²").
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
+_INDEX = re.compile(r"[1-9][0-9]{0,4}")  # 1-based, no leading zero: "Tag.01" must not alias "Tag.1"
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # the wire type of integer parameters
 MAX_INDEX = 10_000
 MAX_VALUE_LENGTH = 65_536
 
@@ -63,6 +66,8 @@ class Param:
             if not _INTEGER.fullmatch(text):
                 raise self.fail(f'The value "{_clip(raw)}" is not an integer.')
             value = int(text)
+            if not INT64_MIN <= value <= INT64_MAX:
+                raise self.fail(f'The value "{_clip(raw)}" is out of the 64-bit integer range.')
             if self.minimum is not None and value < self.minimum:
                 raise self.fail(f"The value must be at least {self.minimum}.")
             if self.maximum is not None and value > self.maximum:
@@ -120,7 +125,7 @@ class ListParam:
             if not key.startswith(prefix):
                 continue
             index_text, _, rest = key[len(prefix) :].partition(".")
-            if not index_text.isdigit() or not 1 <= int(index_text) <= MAX_INDEX:
+            if not _INDEX.fullmatch(index_text) or int(index_text) > MAX_INDEX:
                 raise INVALID_PARAMETER(
                     f'"{_clip(key)}" does not have a list index between 1 and {MAX_INDEX}.', name=self.name
                 )
