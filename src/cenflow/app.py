@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from cenflow.api.cbn import CBN, regions
+from cenflow.api.cbn import CBN, attachments, cens, flowlogs, regions, tags, transit_routers
 from cenflow.api.gateway import Gateway
 from cenflow.api.http import RpcEndpoint
 from cenflow.api.registry import Registry
@@ -28,6 +28,8 @@ from cenflow.domain.regions import RegionCatalogue
 from cenflow.iam.authorizer import RootOnlyAuthorizer
 from cenflow.iam.keys import KeyStore, PrincipalLookup
 from cenflow.iam.secrets import SecretBox
+from cenflow.jobs.queue import TaskQueue
+from cenflow.jobs.worker import Worker
 from cenflow.services import Services
 from cenflow.store.database import Database
 from cenflow.store.migrate import upgrade
@@ -42,8 +44,9 @@ MAINTENANCE_INTERVAL = 60.0
 def build_registry() -> Registry:
     registry = Registry()
     registry.add_product(CBN)
-    for operation in regions.OPERATIONS:
-        registry.add(operation)
+    for module in (regions, cens, transit_routers, attachments, flowlogs, tags):
+        for operation in module.OPERATIONS:
+            registry.add(operation)
     return registry
 
 
@@ -56,6 +59,7 @@ class Runtime:
     gateway: Gateway
     keys: KeyStore
     nonces: NonceStore
+    worker: Worker
     root_access_key_id: str
     background: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
@@ -81,8 +85,12 @@ def build_runtime(settings: Settings, *, endpoint: str | None = None) -> Runtime
     nonces = NonceStore(database)
     authenticator = Authenticator(keys, nonces, max_skew=timedelta(minutes=settings.signature_window_minutes))
     gateway = Gateway(build_registry(), authenticator, RootOnlyAuthorizer(), services)
-    runtime = Runtime(settings, services, gateway, keys, nonces, root_key)
+    worker = Worker(TaskQueue(database), clock=services.clock)
+    services.on_tasks_enqueued = worker.wake
+    runtime = Runtime(settings, services, gateway, keys, nonces, worker, root_key)
     runtime.background.append(lambda stop: _maintenance(runtime, stop))
+    if settings.workers:
+        runtime.background.append(worker.serve)
     return runtime
 
 

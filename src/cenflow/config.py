@@ -24,6 +24,7 @@ class Settings:
     signature_window_minutes: int = 15
     idempotency_ttl_hours: int = 24
     flowlog_quota: int = 1000
+    default_retention_days: int = 30
     region_catalogue: Path | None = None
     log_level: str = "INFO"
     log_format: str = "json"

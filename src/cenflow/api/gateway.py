@@ -57,6 +57,8 @@ class Gateway:
                 if attempt == IDEMPOTENCY_RETRIES - 1 or "ClientToken" not in args:
                     raise
                 continue
+            if operation.mutating:
+                self.services.on_tasks_enqueued()
             return CallOutcome(operation, {"RequestId": request_id, **body}, caller)
         raise AssertionError("unreachable")  # pragma: no cover
 

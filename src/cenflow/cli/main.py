@@ -101,6 +101,42 @@ def cli() -> None:
     default=None,
     help="JSON file of regions (see docs/configuration.md). Default: Alibaba Cloud's public regions.",
 )
+@click.option(
+    "--transition-delay",
+    envvar="CENFLOW_TRANSITION_DELAY",
+    show_envvar=True,
+    type=click.FloatRange(0, 3600),
+    default=1.0,
+    show_default=True,
+    help="Seconds an asynchronous change (Creating, Modifying, Deleting, ...) takes before a "
+    "worker completes it. 0 completes it as soon as a worker sees it.",
+)
+@click.option(
+    "--flowlog-quota",
+    envvar="CENFLOW_FLOWLOG_QUOTA",
+    show_envvar=True,
+    type=click.IntRange(0),
+    default=1000,
+    show_default=True,
+    help="Flow logs an account may have; CreateFlowlog beyond it fails with QuotaExceeded.FlowlogCount.",
+)
+@click.option(
+    "--default-retention-days",
+    envvar="CENFLOW_DEFAULT_RETENTION_DAYS",
+    show_envvar=True,
+    type=click.IntRange(1, 3650),
+    default=30,
+    show_default=True,
+    help="Retention of logstores created automatically by CreateFlowlog.",
+)
+@click.option(
+    "--workers/--no-workers",
+    envvar="CENFLOW_WORKERS",
+    show_envvar=True,
+    default=True,
+    show_default=True,
+    help="Run the task workers in this process. Disable when separate `cenflow worker` processes share the database.",
+)
 @logging_options
 def serve(
     host: str,
@@ -114,6 +150,10 @@ def serve(
     signature_window: int,
     idempotency_ttl_hours: int,
     region_catalogue: Path | None,
+    transition_delay: float,
+    flowlog_quota: int,
+    default_retention_days: int,
+    workers: bool,
     log_level: str,
     log_format: str,
 ) -> None:
@@ -140,6 +180,10 @@ def serve(
         signature_window_minutes=signature_window,
         idempotency_ttl_hours=idempotency_ttl_hours,
         region_catalogue=region_catalogue,
+        transition_delay=transition_delay,
+        flowlog_quota=flowlog_quota,
+        default_retention_days=default_retention_days,
+        workers=workers,
         log_level=log_level,
         log_format=log_format,
     )

@@ -163,6 +163,8 @@ attachments = Table(
     _id("attachment_id", nullable=False, unique=True),
     Column("account_id", String(32), nullable=False),
     Column("kind", String(8), nullable=False),  # VPC | VBR | TR (inter-region peer)
+    # The network instance attached: the VPC id, VBR id or the peer transit router id.
+    _id("instance_id", nullable=False),
     _id("cen_id", nullable=False),
     _id("transit_router_id", nullable=False),
     Column("region_id", String(64), nullable=False),
@@ -174,6 +176,7 @@ attachments = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index(None, "transit_router_id", "kind", "seq"),
     Index(None, "kind", "seq"),
+    Index(None, "instance_id"),
 )
 
 flowlogs = Table(

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 04:29:17.329721
+Create Date: 2026-11-25 04:39:49.367318
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def upgrade() -> None:
         sa.Column("attachment_id", sa.String(length=64), nullable=False),
         sa.Column("account_id", sa.String(length=32), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("instance_id", sa.String(length=64), nullable=False),
         sa.Column("cen_id", sa.String(length=64), nullable=False),
         sa.Column("transit_router_id", sa.String(length=64), nullable=False),
         sa.Column("region_id", sa.String(length=64), nullable=False),
@@ -53,11 +54,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("attachment_id", name=op.f("uq_attachments_attachment_id")),
     )
     with op.batch_alter_table("attachments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_attachments_instance_id"), ["instance_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_attachments_kind_seq"), ["kind", "seq"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_attachments_transit_router_id_kind_seq"),
-            ["transit_router_id", "kind", "seq"],
-            unique=False,
+            batch_op.f("ix_attachments_transit_router_id_kind_seq"), ["transit_router_id", "kind", "seq"], unique=False
         )
 
     op.create_table(
@@ -101,9 +101,7 @@ def upgrade() -> None:
     with op.batch_alter_table("flowlogs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_flowlogs_cen_id_seq"), ["cen_id", "seq"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_flowlogs_project_name_logstore_name"),
-            ["project_name", "logstore_name"],
-            unique=False,
+            batch_op.f("ix_flowlogs_project_name_logstore_name"), ["project_name", "logstore_name"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_flowlogs_region_id_seq"), ["region_id", "seq"], unique=False)
         batch_op.create_index(batch_op.f("ix_flowlogs_status_seq"), ["status", "seq"], unique=False)
@@ -240,6 +238,7 @@ def downgrade() -> None:
     with op.batch_alter_table("attachments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_attachments_transit_router_id_kind_seq"))
         batch_op.drop_index(batch_op.f("ix_attachments_kind_seq"))
+        batch_op.drop_index(batch_op.f("ix_attachments_instance_id"))
 
     op.drop_table("attachments")
     with op.batch_alter_table("access_keys", schema=None) as batch_op:

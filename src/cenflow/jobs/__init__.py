@@ -1,0 +1,1 @@
+"""Durable tasks in the database and the worker that completes them."""

@@ -1,0 +1,112 @@
+"""A durable task queue in the state database.
+
+A task is enqueued in the same transaction as the change that needs it, so a committed change
+always has its task.  Workers *claim* due tasks by writing a lease (owner + expiry); a worker that
+dies leaves a lease that expires, and the task is claimed again.  Completing a task deletes it
+in the same transaction as its effect, and only if the lease is still ours, so an effect is
+applied once even when two workers raced for a task whose lease had expired.
+
+On PostgreSQL the claim uses ``FOR UPDATE SKIP LOCKED`` so workers in several processes share
+the queue without blocking each other; on SQLite the ``BEGIN IMMEDIATE`` writer lock serialises
+claims.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
+
+from cenflow.store.database import Database
+from cenflow.store.tables import tasks
+
+
+class _LeaseLost(Exception):
+    """Another worker took the task over after our lease expired: roll back, do nothing."""
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    kind: str
+    resource_id: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class TaskQueue:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    @staticmethod
+    def enqueue(
+        tx: Connection, kind: str, resource_id: str, payload: dict[str, Any], due_at: datetime, now: datetime
+    ) -> int:
+        result = tx.execute(
+            insert(tasks).values(
+                kind=kind,
+                resource_id=resource_id,
+                payload=json.dumps(payload, separators=(",", ":")),
+                due_at=due_at,
+                attempts=0,
+                created_at=now,
+            )
+        )
+        primary_key = result.inserted_primary_key
+        return int(primary_key[0]) if primary_key else 0
+
+    def claim(self, owner: str, now: datetime, lease: timedelta, limit: int = 32) -> list[Task]:
+        claimable = or_(tasks.c.lease_expires_at.is_(None), tasks.c.lease_expires_at < now)
+        with self._db.write() as tx:
+            query = (
+                select(tasks.c.id, tasks.c.kind, tasks.c.resource_id, tasks.c.payload, tasks.c.attempts)
+                .where(tasks.c.due_at <= now, claimable)
+                .order_by(tasks.c.due_at, tasks.c.id)
+                .limit(limit)
+            )
+            if not self._db.is_sqlite:
+                query = query.with_for_update(skip_locked=True)
+            rows = tx.execute(query).all()
+            if not rows:
+                return []
+            tx.execute(
+                update(tasks)
+                .where(tasks.c.id.in_([r.id for r in rows]))
+                .values(lease_owner=owner, lease_expires_at=now + lease, attempts=tasks.c.attempts + 1)
+            )
+        return [Task(r.id, r.kind, r.resource_id, json.loads(r.payload), r.attempts + 1) for r in rows]
+
+    def complete(self, task: Task, owner: str, effect: Callable[[Connection], None]) -> bool:
+        """Apply ``effect`` and delete the task atomically; ``False`` if the lease was lost."""
+        try:
+            with self._db.write() as tx:
+                owned = tx.execute(delete(tasks).where(tasks.c.id == task.id, tasks.c.lease_owner == owner)).rowcount
+                if owned != 1:
+                    raise _LeaseLost
+                effect(tx)
+        except _LeaseLost:
+            return False
+        return True
+
+    def retry_later(self, task: Task, owner: str, error: str, due_at: datetime) -> None:
+        with self._db.write() as tx:
+            tx.execute(
+                update(tasks)
+                .where(tasks.c.id == task.id, tasks.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires_at=None, due_at=due_at, last_error=error[:2000])
+            )
+
+    def next_due(self, now: datetime) -> datetime | None:
+        """When the next task becomes claimable (tasks leased by a live worker are not)."""
+        claimable = or_(tasks.c.lease_expires_at.is_(None), tasks.c.lease_expires_at < now)
+        with self._db.read() as tx:
+            value: datetime | None = tx.execute(select(func.min(tasks.c.due_at)).where(claimable)).scalar_one()
+            return value
+
+    def pending(self) -> int:
+        with self._db.read() as tx:
+            return int(tx.execute(select(func.count()).select_from(tasks)).scalar_one())

@@ -1,0 +1,116 @@
+"""Repository of flow logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, delete, func, insert, or_, select, update
+
+from cenflow.domain.flowlogs import FlowLog
+from cenflow.domain.states import FlowLogStatus
+from cenflow.store.tables import flowlogs
+
+
+def from_row(row: Row[Any]) -> FlowLog:
+    return FlowLog(
+        flow_log_id=row.flow_log_id,
+        account_id=row.account_id,
+        region_id=row.region_id,
+        cen_id=row.cen_id,
+        transit_router_id=row.transit_router_id,
+        attachment_id=row.attachment_id,
+        name=row.name,
+        description=row.description,
+        project_name=row.project_name,
+        logstore_name=row.logstore_name,
+        interval=row.interval,
+        log_format=row.log_format,
+        version=row.version,
+        status=row.status,
+        created_at=row.created_at,
+    )
+
+
+def insert_flowlog(tx: Connection, flowlog: FlowLog) -> None:
+    tx.execute(
+        insert(flowlogs).values(
+            flow_log_id=flowlog.flow_log_id,
+            account_id=flowlog.account_id,
+            region_id=flowlog.region_id,
+            cen_id=flowlog.cen_id,
+            transit_router_id=flowlog.transit_router_id,
+            attachment_id=flowlog.attachment_id,
+            scope_id=flowlog.scope_id,
+            name=flowlog.name,
+            description=flowlog.description,
+            project_name=flowlog.project_name,
+            logstore_name=flowlog.logstore_name,
+            interval=flowlog.interval,
+            log_format=flowlog.log_format,
+            version=flowlog.version,
+            status=flowlog.status,
+            created_at=flowlog.created_at,
+        )
+    )
+
+
+def get_flowlog(
+    tx: Connection, flow_log_id: str, *, account_id: str | None = None, lock: bool = False
+) -> FlowLog | None:
+    query = select(flowlogs).where(flowlogs.c.flow_log_id == flow_log_id)
+    if account_id is not None:
+        query = query.where(flowlogs.c.account_id == account_id)
+    row = tx.execute(query.with_for_update() if lock else query).first()
+    return from_row(row) if row else None
+
+
+def save_flowlog(tx: Connection, flowlog: FlowLog) -> None:
+    """Persist the mutable attributes (the rest never changes after creation)."""
+    tx.execute(
+        update(flowlogs)
+        .where(flowlogs.c.flow_log_id == flowlog.flow_log_id)
+        .values(
+            name=flowlog.name,
+            description=flowlog.description,
+            interval=flowlog.interval,
+            status=flowlog.status,
+        )
+    )
+
+
+def set_flowlog_status(tx: Connection, flow_log_id: str, status: str) -> None:
+    tx.execute(update(flowlogs).where(flowlogs.c.flow_log_id == flow_log_id).values(status=status))
+
+
+def delete_flowlog(tx: Connection, flow_log_id: str) -> None:
+    tx.execute(delete(flowlogs).where(flowlogs.c.flow_log_id == flow_log_id))
+
+
+def flowlogs_touching(tx: Connection, transit_router_id: str, attachment_ids: list[str]) -> list[FlowLog]:
+    """Flow logs of the transit router itself or of any of the given attachments."""
+    condition: ColumnElement[bool] = flowlogs.c.transit_router_id == transit_router_id
+    if attachment_ids:
+        condition = or_(condition, flowlogs.c.attachment_id.in_(attachment_ids))
+    return [from_row(r) for r in tx.execute(select(flowlogs).where(condition))]
+
+
+def flowlog_by_scope(tx: Connection, scope_id: str) -> FlowLog | None:
+    row = tx.execute(select(flowlogs).where(flowlogs.c.scope_id == scope_id)).first()
+    return from_row(row) if row else None
+
+
+def count_flowlogs(tx: Connection, account_id: str) -> int:
+    return int(tx.execute(select(func.count()).where(flowlogs.c.account_id == account_id)).scalar_one())
+
+
+def flowlogs_using_logstore(tx: Connection, project: str, logstore: str | None = None) -> list[FlowLog]:
+    query = select(flowlogs).where(flowlogs.c.project_name == project)
+    if logstore is not None:
+        query = query.where(flowlogs.c.logstore_name == logstore)
+    return [from_row(r) for r in tx.execute(query)]
+
+
+def active_flowlogs(tx: Connection) -> list[FlowLog]:
+    """What the data plane collects for: every flow log currently Active."""
+    query = select(flowlogs).where(flowlogs.c.status == FlowLogStatus.ACTIVE.value).order_by(flowlogs.c.seq)
+    return [from_row(r) for r in tx.execute(query)]

@@ -1,0 +1,67 @@
+"""Paging: PageNumber/PageSize (offset) and NextToken/MaxResults (keyset on ``seq``).
+
+Listings are ordered by ``seq`` (creation order), which is the primary key, so a NextToken
+page is an index range scan whatever the table size.  NextToken is the last ``seq`` seen,
+encoded so callers treat it as opaque.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Select, Table, func, select
+
+from cenflow.domain import errors as e
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: Sequence[Any]
+    total: int
+    next_token: str = ""
+
+
+def encode_token(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_token(token: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        prefix, _, value = text.partition(":")
+        if prefix != "seq" or not value.isdigit():
+            raise ValueError(text)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise e.ILLEGAL_NEXT_TOKEN() from exc
+
+
+def count(tx: Connection, table: Table, where: Sequence[ColumnElement[bool]]) -> int:
+    return int(tx.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+def by_page_number(
+    tx: Connection, table: Table, where: Sequence[ColumnElement[bool]], page_number: int, page_size: int
+) -> Page:
+    query: Select[Any] = (
+        select(table).where(*where).order_by(table.c.seq).limit(page_size).offset((page_number - 1) * page_size)
+    )
+    rows = tx.execute(query).all()
+    total = count(tx, table, where)
+    return Page(rows, total)
+
+
+def by_token(
+    tx: Connection, table: Table, where: Sequence[ColumnElement[bool]], token: str | None, max_results: int
+) -> Page:
+    conditions = list(where)
+    if token:
+        conditions.append(table.c.seq > decode_token(token))
+    rows = tx.execute(select(table).where(*conditions).order_by(table.c.seq).limit(max_results + 1)).all()
+    more = len(rows) > max_results
+    rows = rows[:max_results]
+    total = count(tx, table, where)
+    return Page(rows, total, encode_token(rows[-1].seq) if more else "")
