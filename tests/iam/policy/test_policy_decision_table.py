@@ -48,6 +48,11 @@ def one(*statements: dict[str, Any]) -> tuple[Statements, ...]:
     return (statements,)
 
 
+def separately(*statements: dict[str, Any]) -> tuple[Statements, ...]:
+    """One attached policy per statement."""
+    return tuple((statement,) for statement in statements)
+
+
 def tagged(op: str, values: Any, context_value: Any = None, expect: str = "allow", name: str = "") -> Case:
     """A condition on the resource tag ``team``; ``context_value`` None leaves the key out."""
     context = {} if context_value is None else {TAGGED: context_value}
@@ -181,7 +186,7 @@ NEGATED_ELEMENTS = [
 
 PRECEDENCE = [
     Case("deny-beats-allow-same-policy", one(allow(), deny("cen:DeleteCen")), "cen:DeleteCen", "explicit"),
-    Case("deny-beats-allow-other-policy", (tuple([allow()]), tuple([deny("cen:*")])), "cen:DeleteCen", "explicit"),
+    Case("deny-beats-allow-other-policy", separately(allow(), deny("cen:*")), "cen:DeleteCen", "explicit"),
     Case("deny-before-allow-in-document", one(deny("cen:Delete*"), allow()), "cen:DeleteCen", "explicit"),
     Case("deny-other-action-ignored", one(allow(), deny("cen:DeleteCen")), "cen:DescribeCens", "allow"),
     Case("deny-other-resource-ignored", one(allow(), deny("*", OTHER_CEN_ARN)), "cen:DeleteCen", "allow"),
@@ -194,7 +199,7 @@ PRECEDENCE = [
     ),
     Case("no-policies", (), "cen:DescribeCens", "implicit"),
     Case("only-unrelated-deny", one(deny("vpc:*")), "cen:DescribeCens", "implicit"),
-    Case("allow-in-any-policy", (tuple([allow("vpc:*")]), tuple([allow("cen:*")])), "cen:DeleteCen", "allow"),
+    Case("allow-in-any-policy", separately(allow("vpc:*"), allow("cen:*")), "cen:DeleteCen", "allow"),
 ]
 
 STRINGS = [
@@ -541,18 +546,42 @@ SESSIONS = [
 ]
 
 RESOURCES = [
-    Case("all-resources-allowed", one(allow("cen:*", "acs:cen:*")), "cen:AttachCenChildInstance", "allow",
-         resources=(CEN_ARN, OTHER_CEN_ARN)),
-    Case("one-resource-not-allowed", one(allow("cen:*", CEN_ARN)), "cen:AttachCenChildInstance", "implicit",
-         resources=(CEN_ARN, OTHER_CEN_ARN)),
-    Case("explicit-on-second-beats-implicit-on-first", one(allow("*", OTHER_CEN_ARN), deny("*", OTHER_CEN_ARN)),
-         "cen:AttachCenChildInstance", "explicit", resources=(CEN_ARN, OTHER_CEN_ARN)),
-    Case("not-resource-with-two-resources",
-         one({"Effect": "Allow", "Action": "*", "NotResource": FLOWLOG_ARN}),
-         "cen:AttachCenChildInstance", "allow", resources=(CEN_ARN, OTHER_CEN_ARN)),
-    Case("resources-split-across-policies", (tuple([allow("*", CEN_ARN)]), tuple([allow("*", OTHER_CEN_ARN)])),
-         "cen:AttachCenChildInstance", "allow", resources=(CEN_ARN, OTHER_CEN_ARN)),
-]  # fmt: skip
+    Case(
+        "all-resources-allowed",
+        one(allow("cen:*", "acs:cen:*")),
+        "cen:AttachCenChildInstance",
+        "allow",
+        resources=(CEN_ARN, OTHER_CEN_ARN),
+    ),
+    Case(
+        "one-resource-not-allowed",
+        one(allow("cen:*", CEN_ARN)),
+        "cen:AttachCenChildInstance",
+        "implicit",
+        resources=(CEN_ARN, OTHER_CEN_ARN),
+    ),
+    Case(
+        "explicit-on-second-beats-implicit-on-first",
+        one(allow("*", OTHER_CEN_ARN), deny("*", OTHER_CEN_ARN)),
+        "cen:AttachCenChildInstance",
+        "explicit",
+        resources=(CEN_ARN, OTHER_CEN_ARN),
+    ),
+    Case(
+        "not-resource-with-two-resources",
+        one({"Effect": "Allow", "Action": "*", "NotResource": FLOWLOG_ARN}),
+        "cen:AttachCenChildInstance",
+        "allow",
+        resources=(CEN_ARN, OTHER_CEN_ARN),
+    ),
+    Case(
+        "resources-split-across-policies",
+        separately(allow("*", CEN_ARN), allow("*", OTHER_CEN_ARN)),
+        "cen:AttachCenChildInstance",
+        "allow",
+        resources=(CEN_ARN, OTHER_CEN_ARN),
+    ),
+]
 
 ALL_CASES = (
     WILDCARDS
