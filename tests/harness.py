@@ -13,8 +13,10 @@ into an ``ApiFailure`` (code, HTTP status, message, request id).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -328,6 +330,8 @@ class ApiFailure:
     request_id: str | None
     # The error body when the SDK keeps it (stack A does; stack C keeps only code and message).
     body: dict[str, Any] | None = None
+    # What the SDK raised (stack A: ClientException/ServerException; stack C: ServerException).
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
 
 
 def sdk_failure(exc: BaseException) -> ApiFailure:
@@ -343,6 +347,7 @@ def sdk_failure(exc: BaseException) -> ApiFailure:
             message=str(data.get("Message", exc.message)),
             request_id=exc.request_id,
             body={k: v for k, v in data.items() if k != "statusCode"},
+            exception=exc,
         )
     if isinstance(exc, StackCServerException):
         return ApiFailure(
@@ -350,6 +355,7 @@ def sdk_failure(exc: BaseException) -> ApiFailure:
             status=int(exc.get_http_status()),
             message=exc.get_error_msg(),
             request_id=exc.get_request_id(),
+            exception=exc,
         )
     raise exc
 
@@ -426,6 +432,36 @@ class SdkClient:
         body: dict[str, Any] = response.body.to_map()
         return body
 
+    def invoke(self, action: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Call ``action`` through the SDK's generated request class and client method.
+
+        ``params`` use the API's names (``{"FlowLogId": "...", "Tag": [{"Key": "k", "Value": "v"}],
+        "ResourceId": ["a"]}``): stack A builds its model with ``from_map`` and calls the
+        snake_case method; stack C calls the request's ``set_<Name>`` (or plural ``set_<Name>s``
+        for repeat lists) setters, and ``add_query_param`` for a scalar without a setter
+        (``RegionId``: without it stack C sends its client region, ``cn-hangzhou``).
+        """
+        params = dict(params or {})
+        if self.is_stack_c:
+            module = importlib.import_module(f"aliyunsdkcbn.request.v20170912.{action}Request")
+            request = getattr(module, f"{action}Request")()
+            for name, value in params.items():
+                setter = getattr(request, f"set_{name}", None) or getattr(request, f"set_{name}s", None)
+                if setter is not None:
+                    setter(value)
+                elif isinstance(value, str | int | bool):
+                    # No request class has set_RegionId: the reference's way is a query param.
+                    request.add_query_param(name, str(value))
+                else:
+                    raise AttributeError(f"stack C's {action}Request has no setter for {name}")
+            return self._do_stack_c(request)
+        from alibabacloud_cbn20170912 import models
+
+        model = getattr(models, f"{action}Request")().from_map(params)
+        response = getattr(self.sdk, _snake_case(action))(model)
+        body: dict[str, Any] = response.body.to_map()
+        return body
+
     # -- any action (CommonRequest / call_api) --------------------------------------------------
     def call(
         self,
@@ -496,3 +532,8 @@ class SdkClient:
             for patch in patches:
                 stack.enter_context(patch)
             yield
+
+
+def _snake_case(action: str) -> str:
+    """``ActiveFlowLog`` -> ``active_flow_log``: stack A's method names."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
