@@ -1,0 +1,302 @@
+"""`FlowDecoder`: NetFlow v5 / v9 and IPFIX datagrams in, normalised flow columns out.
+
+Usage::
+
+    decoder = FlowDecoder(store=JsonDirTemplateStore(data_dir / "templates"))
+    batch = decoder.decode([Datagram(payload, "192.0.2.1", 50123), ...])
+    batch.flows        # FlowBatch: numpy columns, see cenflow.flow.batch
+    batch.options      # list[OptionsRecord]: options data (sampling, interface tables, ...)
+    decoder.counters   # DecoderCounters: plain ints for metrics
+
+Feed datagrams in arrival order, in batches (hundreds at a time amortise the numpy work); one
+decoder owns its template state, so all datagrams of an exporter must go to the same decoder.
+`inspect` is the slow debug path over the same state: every record as a dict keyed by IANA
+element name, in wire order.  Neither method raises on bad input: a malformed datagram is
+counted in `decode_errors` and dropped whole (templates read from its complete template sets
+before the damage are kept).  Records of sets whose template is unknown wait in a bounded buffer
+and come out of the `decode` call in which their template arrives.
+"""
+
+from __future__ import annotations
+
+import struct
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from cenflow.flow import v5
+from cenflow.flow.batch import FlowBatch
+from cenflow.flow.counters import DecoderCounters
+from cenflow.flow.elements import Value
+from cenflow.flow.pending import PendingSets
+from cenflow.flow.records import OptionsEffects, options_effects
+from cenflow.flow.registry import TemplateRegistry
+from cenflow.flow.sinks import ColumnSink, DictSink, OptionsRecord, iter_records
+from cenflow.flow.streams import ExporterStream, MessageContext
+from cenflow.flow.template_store import TemplateStore
+from cenflow.flow.templates import StreamKey, Template, TemplateKind
+from cenflow.flow.wire import (
+    IPFIX_HEADER,
+    IPFIX_OPTIONS_SET,
+    IPFIX_TEMPLATE_SET,
+    MIN_DATA_SET_ID,
+    V9_HEADER,
+    V9_OPTIONS_SET,
+    V9_TEMPLATE_SET,
+    MalformedError,
+    parse_options_template_set,
+    parse_template_set,
+    split_sets,
+)
+
+Sink = ColumnSink | DictSink
+
+
+class Datagram(NamedTuple):
+    payload: bytes
+    exporter: str  # source IP address as text
+    port: int = 0  # source UDP port
+
+
+@dataclass(frozen=True, slots=True)
+class DecoderConfig:
+    template_lifetime: float = 7200.0  # seconds without a refresh before a template expires
+    pending_max_bytes: int = 8 << 20  # data sets waiting for their template, all exporters
+    pending_max_age: float = 120.0  # seconds a set may wait for its template
+    max_templates: int = 100_000
+    max_streams: int = 65_536  # (exporter, port, version, domain) remembered at once
+    clock_tolerance_ms: int = 60_000  # restart detection, see cenflow.flow.sequence
+    sweep_interval: float = 60.0  # how often `decode` looks for expired templates
+
+
+@dataclass(slots=True)
+class DecodedBatch:
+    flows: FlowBatch
+    options: list[OptionsRecord] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Message:
+    """What one datagram changes, applied only once the whole datagram has parsed."""
+
+    stream: ExporterStream
+    sequence: int
+    units: int | None
+    export_ms: int
+    uptime_ms: int
+    late: bool
+    effects: list[OptionsEffects] = field(default_factory=list)
+    pending: list[tuple[int, bytes]] = field(default_factory=list)
+    learned: list[int] = field(default_factory=list)
+
+
+class FlowDecoder:
+    def __init__(
+        self,
+        store: TemplateStore | None = None,
+        config: DecoderConfig | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config or DecoderConfig()
+        self.counters = DecoderCounters()
+        self._clock = clock
+        self.registry = TemplateRegistry(
+            store,
+            self.counters,
+            template_lifetime=self.config.template_lifetime,
+            max_templates=self.config.max_templates,
+            max_streams=self.config.max_streams,
+            clock_tolerance_ms=self.config.clock_tolerance_ms,
+        )
+        self.pending = PendingSets(self.config.pending_max_bytes, self.config.pending_max_age)
+        now = clock()
+        self.registry.load(now)
+        self._next_sweep = now + self.config.sweep_interval
+
+    # -- public ------------------------------------------------------------------------------
+
+    def decode(self, datagrams: Iterable[Datagram], now: float | None = None) -> DecodedBatch:
+        """Decode a batch of datagrams into flow columns (fast path)."""
+        now = self._clock() if now is None else now
+        sink = ColumnSink()
+        for datagram in datagrams:
+            self._datagram(datagram, now, sink)
+        self._housekeeping(now)
+        flows = sink.build()
+        self.counters.flow_records += len(flows)
+        self.counters.options_records += len(sink.options)
+        return DecodedBatch(flows, sink.options)
+
+    def inspect(self, datagrams: Iterable[Datagram], now: float | None = None) -> list[dict[str, Value]]:
+        """Decode datagrams into one dict per record, in wire order (slow debug path)."""
+        now = self._clock() if now is None else now
+        sink = DictSink()
+        for datagram in datagrams:
+            self._datagram(datagram, now, sink)
+        self._housekeeping(now)
+        self.counters.flow_records += sum(1 for r in sink.records if r["_kind"] == "flow")
+        self.counters.options_records += sum(1 for r in sink.records if r["_kind"] == "options")
+        return sink.records
+
+    def templates(self) -> list[Template]:
+        return self.registry.templates()
+
+    def stream(self, exporter: str, port: int, version: int, domain: int) -> ExporterStream | None:
+        """State kept for one stream (sampling rates, boot time, templates), if any."""
+        return self.registry.streams.get(StreamKey(exporter, port, version, domain))
+
+    # -- per datagram ----------------------------------------------------------------------
+
+    def _datagram(self, datagram: Datagram, now: float, sink: Sink) -> None:
+        self.counters.datagrams += 1
+        payload = datagram.payload
+        sink.begin()
+        try:
+            version = (payload[0] << 8 | payload[1]) if len(payload) >= 2 else 0
+            if version == 5:
+                message = self._v5(payload, datagram, now, sink)
+            elif version in (9, 10):
+                message = self._templated(payload, version, datagram, now, sink)
+            else:
+                raise MalformedError(f"unsupported version {version}")
+        except (MalformedError, struct.error, IndexError, ValueError, OverflowError):
+            sink.rollback()
+            self.counters.decode_errors += 1
+            return
+        self._commit(message, now, sink)
+
+    def _commit(self, message: _Message, now: float, sink: Sink) -> None:
+        stream = message.stream
+        for effect in message.effects:
+            self._apply_options(stream, effect)
+        if message.late:
+            self.counters.sequence_late += 1
+        else:
+            lost = stream.sequence.account(message.sequence, message.units, message.export_ms, message.uptime_ms)
+            if lost:
+                self.counters.sequence_gaps += 1
+                self.counters.sequence_lost += lost
+        context = MessageContext(stream, message.export_ms, message.uptime_ms, 0)
+        for template_id, body in message.pending:
+            kept, dropped = self.pending.add(template_id, body, context, now)
+            self.counters.pending_dropped += dropped + (0 if kept else 1)
+        for template_id in message.learned:
+            self._release_pending(stream, template_id, now, sink)
+
+    def _release_pending(self, stream: ExporterStream, template_id: int, now: float, sink: Sink) -> None:
+        waiting = self.pending.take(stream, template_id)
+        if not waiting:
+            return
+        active = self.registry.lookup(stream, template_id, now)
+        if active is None:
+            self.counters.pending_dropped += len(waiting)
+            return
+        for entry in waiting:
+            ctx = sink.context(entry.context)
+            view = memoryview(entry.body)
+            if active.template.kind is TemplateKind.OPTIONS:
+                for raw in iter_records(active.template, view, 0, len(view)):
+                    self._apply_options(stream, options_effects(active.template, raw))
+                    sink.add_options(active.template, raw, entry.context)
+            else:
+                sink.data(active, view, 0, len(view), ctx, template_id)
+            self.counters.pending_decoded += 1
+
+    @staticmethod
+    def _apply_options(stream: ExporterStream, effect: OptionsEffects) -> None:
+        if effect.rate:
+            if effect.sampler_id is None:
+                stream.default_rate = effect.rate
+            else:
+                stream.sampler_rates[effect.sampler_id] = effect.rate
+        if effect.boot_ms is not None:
+            stream.boot_ms = effect.boot_ms
+
+    def _restart(self, stream: ExporterStream) -> None:
+        self.counters.exporter_restarts += 1
+        self.registry.drop_templates(stream)
+        stream.forget_exporter_state()
+        self.counters.pending_dropped += self.pending.drop_stream(stream)
+
+    def _v5(self, payload: bytes, datagram: Datagram, now: float, sink: Sink) -> _Message:
+        header = v5.parse_header(payload)
+        stream = self.registry.stream(StreamKey(datagram.exporter, datagram.port, 5, header.domain), now)
+        verdict = stream.sequence.check(header.sequence, header.export_ms, header.uptime_ms)
+        if verdict.restart:
+            self._restart(stream)
+        ctx = sink.context(MessageContext(stream, header.export_ms, header.uptime_ms, header.rate))
+        sink.v5(memoryview(payload), header.records, ctx)
+        return _Message(stream, header.sequence, header.records, header.export_ms, header.uptime_ms, verdict.late)
+
+    def _templated(self, payload: bytes, version: int, datagram: Datagram, now: float, sink: Sink) -> _Message:
+        if version == 9:
+            _, _, uptime_ms, unix_secs, sequence, domain = V9_HEADER.unpack_from(payload)
+            export_ms, start, end = unix_secs * 1000, V9_HEADER.size, len(payload)
+            template_set, options_set = V9_TEMPLATE_SET, V9_OPTIONS_SET
+        else:
+            _, length, export_s, sequence, domain = IPFIX_HEADER.unpack_from(payload)
+            if not IPFIX_HEADER.size <= length <= len(payload):
+                raise MalformedError(f"IPFIX length {length} for a {len(payload)}-byte datagram")
+            uptime_ms, export_ms, start, end = -1, export_s * 1000, IPFIX_HEADER.size, length
+            template_set, options_set = IPFIX_TEMPLATE_SET, IPFIX_OPTIONS_SET
+        sets = split_sets(payload, start, end)  # framing is checked before anything is learned
+        stream = self.registry.stream(StreamKey(datagram.exporter, datagram.port, version, domain), now)
+        verdict = stream.sequence.check(sequence, export_ms, uptime_ms)
+        if verdict.restart:
+            self._restart(stream)
+        message = _Message(stream, sequence, 1 if version == 9 else 0, export_ms, uptime_ms, verdict.late)
+        context = MessageContext(stream, export_ms, uptime_ms, 0)
+        ctx = sink.context(context)
+        view = memoryview(payload)
+        records = 0
+        unknown = False
+        for set_id, body_start, body_end in sets:
+            if set_id >= MIN_DATA_SET_ID:
+                active = self.registry.lookup(stream, set_id, now)
+                if active is None:
+                    self.counters.template_misses += 1
+                    message.pending.append((set_id, bytes(view[body_start:body_end])))
+                    unknown = True
+                elif active.template.kind is TemplateKind.OPTIONS:
+                    for raw in iter_records(active.template, view, body_start, body_end):
+                        message.effects.append(options_effects(active.template, raw))
+                        sink.add_options(active.template, raw, context)
+                        records += 1
+                else:
+                    records += sink.data(active, view, body_start, body_end, ctx, set_id)
+            elif set_id in (template_set, options_set):
+                kind = TemplateKind.DATA if set_id == template_set else TemplateKind.OPTIONS
+                parse = parse_template_set if kind is TemplateKind.DATA else parse_options_template_set
+                for definition in parse(payload, body_start, body_end, version):
+                    self.counters.template_records += 1
+                    if not definition.fields:
+                        self.registry.withdraw(stream, definition.template_id, kind)
+                        continue
+                    learned = self.registry.learn(
+                        stream, definition.template_id, kind, definition.fields, definition.scope_field_count, now
+                    )
+                    if learned is not None:
+                        message.learned.append(definition.template_id)
+            # other set ids are reserved: skipped
+        if version == 10:
+            message.units = None if unknown else records
+        return message
+
+    # -- housekeeping ----------------------------------------------------------------------
+
+    def _housekeeping(self, now: float) -> None:
+        self.counters.pending_expired += self.pending.expire(now)
+        if now >= self._next_sweep:
+            self.registry.expire(now)
+            self._next_sweep = now + self.config.sweep_interval
+        for stream in self.registry.take_evicted():
+            self.counters.pending_dropped += self.pending.drop_stream(stream)
+        self.counters.pending_sets = self.pending.count
+        self.counters.pending_bytes = self.pending.bytes
+
+    def expire(self, now: float | None = None) -> None:
+        """Drop expired templates and pending sets now (decode does this periodically)."""
+        now = self._clock() if now is None else now
+        self._next_sweep = now
+        self._housekeeping(now)

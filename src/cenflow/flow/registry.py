@@ -1,0 +1,182 @@
+"""The template registry: export streams, their templates, lifetime and persistence.
+
+Rules:
+* a template is keyed by (exporter, port, version, domain, template id) — see `templates`;
+* re-sending the same definition refreshes it; a different definition under a known id replaces
+  it (`templates_redefined`), and the new definition is written to the store;
+* a template not re-announced within `template_lifetime` seconds expires (checked on use and by
+  `expire`); UDP exporters must refresh periodically, so the lifetime should be several refresh
+  intervals (Juniper 60 s, H3C up to 30 min: the default is 2 h);
+* IPFIX withdrawals remove one template, or all (options) templates of the domain;
+* an exporter restart (see `sequence`) removes all templates of its stream;
+* the store is written on change, and on refresh at most every `template_lifetime / 4` seconds,
+  so templates loaded after a collector restart still carry a recent `last_seen`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from cenflow.flow.counters import DecoderCounters
+from cenflow.flow.sequence import SequenceState
+from cenflow.flow.streams import ActiveTemplate, ExporterStream, exporter_bytes
+from cenflow.flow.template_store import TemplateStore
+from cenflow.flow.templates import FieldSpec, StreamKey, Template, TemplateKey, TemplateKind
+
+log = logging.getLogger(__name__)
+
+
+class TemplateRegistry:
+    def __init__(
+        self,
+        store: TemplateStore | None,
+        counters: DecoderCounters,
+        *,
+        template_lifetime: float,
+        max_templates: int,
+        max_streams: int,
+        clock_tolerance_ms: int,
+    ) -> None:
+        self.store = store
+        self.counters = counters
+        self.template_lifetime = template_lifetime
+        self.max_templates = max_templates
+        self.max_streams = max_streams
+        self.clock_tolerance_ms = clock_tolerance_ms
+        self.streams: dict[StreamKey, ExporterStream] = {}
+        self.evicted: list[ExporterStream] = []  # streams dropped for room, until the decoder asks
+
+    # -- streams ---------------------------------------------------------------------------
+
+    def stream(self, key: StreamKey, now: float) -> ExporterStream:
+        stream = self.streams.get(key)
+        if stream is None:
+            if len(self.streams) >= self.max_streams:
+                self._evict_least_recent()
+            stream = ExporterStream(
+                exporter=key.exporter,
+                port=key.port,
+                version=key.version,
+                domain=key.domain,
+                address16=exporter_bytes(key.exporter),
+                sequence=SequenceState(key.version, self.clock_tolerance_ms),
+            )
+            self.streams[key] = stream
+        stream.last_seen = now
+        return stream
+
+    def _evict_least_recent(self) -> ExporterStream:
+        oldest_key = min(self.streams, key=lambda k: self.streams[k].last_seen)
+        stream = self.streams.pop(oldest_key)
+        self.drop_templates(stream)
+        self.counters.streams_evicted += 1
+        self.evicted.append(stream)
+        return stream
+
+    def take_evicted(self) -> list[ExporterStream]:
+        evicted, self.evicted = self.evicted, []
+        return evicted
+
+    # -- templates -------------------------------------------------------------------------
+
+    def load(self, now: float) -> None:
+        """Read the store, dropping what has expired while the collector was down."""
+        if self.store is None:
+            return
+        for template in self.store.load():
+            if now - template.last_seen > self.template_lifetime:
+                self.store.delete(template.key)
+                continue
+            stream = self.stream(template.key.stream, template.last_seen)
+            stream.templates[template.key.template_id] = ActiveTemplate.prepare(template, template.last_seen)
+            self.counters.templates_active += 1
+
+    def lookup(self, stream: ExporterStream, template_id: int, now: float) -> ActiveTemplate | None:
+        active = stream.templates.get(template_id)
+        if active is not None and now - active.last_seen > self.template_lifetime:
+            self._remove(stream, template_id)
+            self.counters.templates_expired += 1
+            return None
+        return active
+
+    def learn(
+        self,
+        stream: ExporterStream,
+        template_id: int,
+        kind: TemplateKind,
+        fields: tuple[FieldSpec, ...],
+        scope_count: int,
+        now: float,
+    ) -> ActiveTemplate | None:
+        """Register a (re)announced template; return it if it is new or changed, else None."""
+        current = stream.templates.get(template_id)
+        key = TemplateKey(stream.exporter, stream.port, stream.version, stream.domain, template_id)
+        template = Template(key, kind, fields, scope_count, now)
+        if current is not None and current.template.same_definition(template):
+            current.last_seen = now
+            if now - current.persisted_at > self.template_lifetime / 4:
+                self._persist(dataclasses.replace(current.template, last_seen=now))
+                current.persisted_at = now
+            return None
+        if current is None:
+            if self.counters.templates_active >= self.max_templates:
+                self.counters.templates_rejected += 1
+                return None
+            self.counters.templates_learned += 1
+            self.counters.templates_active += 1
+        else:
+            self.counters.templates_redefined += 1
+        active = ActiveTemplate.prepare(template, now)
+        stream.templates[template_id] = active
+        self._persist(template)
+        return active
+
+    def withdraw(self, stream: ExporterStream, template_id: int, kind: TemplateKind) -> None:
+        """IPFIX withdrawal; template id 2 (3) withdraws every data (options) template."""
+        if template_id >= 256:
+            targets = [template_id] if template_id in stream.templates else []
+        else:
+            targets = [tid for tid, active in stream.templates.items() if active.template.kind is kind]
+        for tid in targets:
+            self._remove(stream, tid)
+            self.counters.templates_withdrawn += 1
+
+    def drop_templates(self, stream: ExporterStream) -> None:
+        for tid in list(stream.templates):
+            self._remove(stream, tid)
+
+    def expire(self, now: float) -> None:
+        for stream in list(self.streams.values()):
+            for tid, active in list(stream.templates.items()):
+                if now - active.last_seen > self.template_lifetime:
+                    self._remove(stream, tid)
+                    self.counters.templates_expired += 1
+
+    def templates(self) -> list[Template]:
+        return [
+            dataclasses.replace(active.template, last_seen=active.last_seen)
+            for stream in self.streams.values()
+            for active in stream.templates.values()
+        ]
+
+    def _remove(self, stream: ExporterStream, template_id: int) -> None:
+        active = stream.templates.pop(template_id, None)
+        if active is None:
+            return
+        self.counters.templates_active -= 1
+        if self.store is not None:
+            try:
+                self.store.delete(active.template.key)
+            except OSError as exc:
+                log.warning("template store delete failed: %s", exc)
+
+    def _persist(self, template: Template) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.save(template)
+        except OSError as exc:
+            # Persistence is an optimisation (no wait for a refresh after a restart); decoding
+            # goes on without it.
+            log.warning("template store save failed: %s", exc)

@@ -1,0 +1,146 @@
+"""Per-stream sequence accounting and exporter-restart detection.
+
+**Units.**  NetFlow v5 `flow_sequence` counts flow records, v9 `sequence` counts export packets,
+IPFIX `sequenceNumber` counts data records (flow and options data) sent before the message.  A
+gap adds one to `sequence_gaps` and the missing units (records for v5/IPFIX, packets for v9) to
+`sequence_lost`.  A message behind the newest one seen (reordered, duplicated) is `late`: it is
+decoded but moves neither the expectation nor the clocks.
+
+**softflowd's IPFIX numbering.**  softflowd 1.1.0 numbers a message with the records *including*
+its own (RFC 7011 says "before").  Each IPFIX stream therefore has a profile, unknown at first:
+a message whose number matches only the RFC rule (previous number + previous records) locks
+"rfc", one matching only the inclusive rule (previous number + its own records) locks
+"inclusive"; while the two rules agree the profile stays unknown and neither reports a gap.  The
+locked rule alone decides afterwards, so a real loss is still seen on such an exporter.
+
+**Restart rule.**  A stream has restarted (its templates are dropped, its counters reset) when
+* v5/v9: the header sysUptime went back by more than `clock_tolerance_ms` while the implied boot
+  time (export time − sysUptime) moved forward by more than the tolerance and not by the 2^32 ms
+  uptime wrap; or the sequence number fell behind the newest one by more than the version's
+  window while sysUptime did not go back;
+* IPFIX (no uptime): the sequence number fell behind by more than the window while the export
+  time did not go back by more than the tolerance.
+Going back in time *and* in sequence is a late datagram, never a restart: only a new exporting
+process starts its numbers again at a later time.  Detection is conservative on purpose: a missed
+restart is harmless because a restarted exporter re-sends its templates before its data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+WRAP = 1 << 32
+HALF = 1 << 31
+
+# How far behind the newest sequence number a message may be and still count as reordered
+# rather than as a restarted exporter, in each version's own units.
+SEQUENCE_WINDOW = {5: 30_000, 9: 1_000, 10: 30_000}
+
+
+class Profile(Enum):
+    UNKNOWN = "unknown"
+    RFC = "rfc"
+    INCLUSIVE = "inclusive"
+
+
+@dataclass(slots=True)
+class Verdict:
+    late: bool = False
+    restart: bool = False
+
+
+@dataclass(slots=True)
+class SequenceState:
+    version: int
+    clock_tolerance_ms: int = 60_000
+    last_seq: int | None = None
+    last_units: int | None = None
+    last_export_ms: int = 0
+    last_uptime_ms: int = -1
+    last_boot_ms: int = 0
+    profile: Profile = field(default=Profile.UNKNOWN)
+
+    def _behind(self, seq: int) -> int:
+        """How many units `seq` is behind the newest number seen (0 if not behind)."""
+        if self.last_seq is None:
+            return 0
+        distance = (self.last_seq - seq) % WRAP
+        return distance if 0 < distance < HALF else 0
+
+    def _clock_restart(self, export_ms: int, uptime_ms: int) -> bool:
+        if self.last_uptime_ms < 0 or uptime_ms >= self.last_uptime_ms - self.clock_tolerance_ms:
+            return False
+        boot_shift = (export_ms - uptime_ms) - self.last_boot_ms
+        wrapped = abs(boot_shift - WRAP) <= self.clock_tolerance_ms
+        return boot_shift > self.clock_tolerance_ms and not wrapped
+
+    def check(self, seq: int, export_ms: int, uptime_ms: int) -> Verdict:
+        """Classify a message from its header, before its sets are processed.
+
+        `uptime_ms` is the v5/v9 sysUptime, -1 for IPFIX.  On a restart the state starts over.
+        """
+        verdict = Verdict()
+        if self.last_seq is None:
+            return verdict
+        behind = self._behind(seq)
+        if uptime_ms >= 0:
+            clock_back = uptime_ms < self.last_uptime_ms - self.clock_tolerance_ms
+            if self._clock_restart(export_ms, uptime_ms):
+                verdict.restart = True
+        else:
+            clock_back = export_ms < self.last_export_ms - self.clock_tolerance_ms
+        if behind > SEQUENCE_WINDOW.get(self.version, 30_000) and not clock_back:
+            verdict.restart = True
+        if verdict.restart:
+            self.last_seq = None
+            self.last_units = None
+            self.last_uptime_ms = -1
+            self.profile = Profile.UNKNOWN
+        elif behind:
+            verdict.late = True
+        return verdict
+
+    def account(self, seq: int, units: int | None, export_ms: int, uptime_ms: int) -> int:
+        """Record a processed (non-late) message; return the units lost before it (0 if none).
+
+        `units` is what this message adds to the sequence (see module docstring), None when it
+        held data sets of unknown templates so its record count is unknown.
+        """
+        lost = 0
+        if self.last_seq is not None:
+            lost = self._lost(seq, units)
+        self.last_seq = seq
+        self.last_units = units
+        self.last_export_ms = max(self.last_export_ms, export_ms)
+        if uptime_ms >= 0:
+            self.last_uptime_ms = uptime_ms
+            self.last_boot_ms = export_ms - uptime_ms
+        return lost
+
+    def _lost(self, seq: int, units: int | None) -> int:
+        assert self.last_seq is not None
+        if self.version != 10:
+            if self.last_units is None:
+                return 0
+            return _forward(seq - (self.last_seq + self.last_units))
+        rfc = None if self.last_units is None else _forward(seq - (self.last_seq + self.last_units))
+        inclusive = None if units is None else _forward(seq - units - self.last_seq)
+        if self.profile is Profile.UNKNOWN and rfc is not None and inclusive is not None:
+            if rfc == 0 and inclusive != 0:
+                self.profile = Profile.RFC
+            elif inclusive == 0 and rfc != 0:
+                self.profile = Profile.INCLUSIVE
+            elif rfc == 0:
+                return 0
+        if self.profile is Profile.INCLUSIVE:
+            return inclusive or 0
+        if rfc is not None:
+            return rfc
+        return inclusive or 0
+
+
+def _forward(difference: int) -> int:
+    """A difference of 32-bit sequence numbers, as a count of missing units (0 if behind)."""
+    difference %= WRAP
+    return difference if difference < HALF else 0
