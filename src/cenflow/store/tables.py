@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 
 NAMING = {
@@ -101,6 +102,104 @@ access_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("last_used_at", UtcDateTime, nullable=True),
     Index(None, "owner_type", "owner_id"),
+)
+
+# --- RAM identities and policies (iam.directory, iam.policies) --------------------------------
+# Names are unique per account and compared case-sensitively; ids are what other rows refer to,
+# so a renamed user keeps its keys, groups and policies.
+ram_users = Table(
+    "ram_users",
+    metadata,
+    _seq(),
+    _id("user_id", nullable=False, unique=True),
+    Column("account_id", String(32), nullable=False),
+    Column("user_name", String(64), nullable=False),
+    Column("display_name", String(128), nullable=False, default=""),
+    Column("email", String(128), nullable=False, default=""),
+    Column("mobile_phone", String(32), nullable=False, default=""),
+    Column("comments", String(128), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "user_name"),
+)
+
+ram_groups = Table(
+    "ram_groups",
+    metadata,
+    _seq(),
+    _id("group_id", nullable=False, unique=True),
+    Column("account_id", String(32), nullable=False),
+    Column("group_name", String(64), nullable=False),
+    Column("comments", String(128), nullable=False, default=""),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "group_name"),
+)
+
+ram_group_members = Table(
+    "ram_group_members",
+    metadata,
+    _id("group_id", nullable=False),
+    _id("user_id", nullable=False),
+    Column("joined_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("group_id", "user_id"),
+    Index(None, "user_id"),
+)
+
+ram_roles = Table(
+    "ram_roles",
+    metadata,
+    _seq(),
+    _id("role_id", nullable=False, unique=True),
+    Column("account_id", String(32), nullable=False),
+    Column("role_name", String(64), nullable=False),
+    Column("description", String(1024), nullable=False, default=""),
+    Column("trust_policy", Text, nullable=False),  # AssumeRolePolicyDocument as sent
+    Column("max_session_duration", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "role_name"),
+)
+
+# Custom policies only: system policies live in code (iam.policy.SYSTEM_POLICIES).
+ram_policies = Table(
+    "ram_policies",
+    metadata,
+    _seq(),
+    Column("account_id", String(32), nullable=False),
+    Column("policy_name", String(128), nullable=False),
+    Column("description", String(1024), nullable=False, default=""),
+    Column("default_version", String(16), nullable=False),
+    # The number of the next version (v1, v2, ...): ids are never reused after a deletion.
+    Column("next_version", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("account_id", "policy_name"),
+)
+
+ram_policy_versions = Table(
+    "ram_policy_versions",
+    metadata,
+    Column("account_id", String(32), nullable=False),
+    Column("policy_name", String(128), nullable=False),
+    Column("version_id", String(16), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("account_id", "policy_name", "version_id"),
+)
+
+# Who has which policy: principal_type is User, Group or Role and principal_id its id.
+ram_policy_attachments = Table(
+    "ram_policy_attachments",
+    metadata,
+    Column("account_id", String(32), nullable=False),
+    Column("principal_type", String(8), nullable=False),
+    _id("principal_id", nullable=False),
+    Column("policy_type", String(8), nullable=False),  # System | Custom
+    Column("policy_name", String(128), nullable=False),
+    Column("attached_at", UtcDateTime, nullable=False),
+    PrimaryKeyConstraint("principal_type", "principal_id", "policy_type", "policy_name"),
+    Index(None, "account_id", "policy_type", "policy_name"),
 )
 
 # --- durable tasks ---------------------------------------------------------------------------

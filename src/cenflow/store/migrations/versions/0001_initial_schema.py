@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 04:39:49.367318
+Create Date: 2026-11-25 04:45:41.247142
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "access_keys",
         sa.Column("access_key_id", sa.String(length=64), nullable=False),
@@ -130,6 +129,101 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_nonces_expires_at"), ["expires_at"], unique=False)
 
     op.create_table(
+        "ram_group_members",
+        sa.Column("group_id", sa.String(length=64), nullable=False),
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("joined_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("group_id", "user_id", name=op.f("pk_ram_group_members")),
+    )
+    with op.batch_alter_table("ram_group_members", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_ram_group_members_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "ram_groups",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("group_id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("group_name", sa.String(length=64), nullable=False),
+        sa.Column("comments", sa.String(length=128), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_ram_groups")),
+        sa.UniqueConstraint("account_id", "group_name", name=op.f("uq_ram_groups_account_id_group_name")),
+        sa.UniqueConstraint("group_id", name=op.f("uq_ram_groups_group_id")),
+    )
+    op.create_table(
+        "ram_policies",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("policy_name", sa.String(length=128), nullable=False),
+        sa.Column("description", sa.String(length=1024), nullable=False),
+        sa.Column("default_version", sa.String(length=16), nullable=False),
+        sa.Column("next_version", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_ram_policies")),
+        sa.UniqueConstraint("account_id", "policy_name", name=op.f("uq_ram_policies_account_id_policy_name")),
+    )
+    op.create_table(
+        "ram_policy_attachments",
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("principal_type", sa.String(length=8), nullable=False),
+        sa.Column("principal_id", sa.String(length=64), nullable=False),
+        sa.Column("policy_type", sa.String(length=8), nullable=False),
+        sa.Column("policy_name", sa.String(length=128), nullable=False),
+        sa.Column("attached_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "principal_type", "principal_id", "policy_type", "policy_name", name=op.f("pk_ram_policy_attachments")
+        ),
+    )
+    with op.batch_alter_table("ram_policy_attachments", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_ram_policy_attachments_account_id_policy_type_policy_name"),
+            ["account_id", "policy_type", "policy_name"],
+            unique=False,
+        )
+
+    op.create_table(
+        "ram_policy_versions",
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("policy_name", sa.String(length=128), nullable=False),
+        sa.Column("version_id", sa.String(length=16), nullable=False),
+        sa.Column("document", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", "policy_name", "version_id", name=op.f("pk_ram_policy_versions")),
+    )
+    op.create_table(
+        "ram_roles",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("role_id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("role_name", sa.String(length=64), nullable=False),
+        sa.Column("description", sa.String(length=1024), nullable=False),
+        sa.Column("trust_policy", sa.Text(), nullable=False),
+        sa.Column("max_session_duration", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_ram_roles")),
+        sa.UniqueConstraint("account_id", "role_name", name=op.f("uq_ram_roles_account_id_role_name")),
+        sa.UniqueConstraint("role_id", name=op.f("uq_ram_roles_role_id")),
+    )
+    op.create_table(
+        "ram_users",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("user_id", sa.String(length=64), nullable=False),
+        sa.Column("account_id", sa.String(length=32), nullable=False),
+        sa.Column("user_name", sa.String(length=64), nullable=False),
+        sa.Column("display_name", sa.String(length=128), nullable=False),
+        sa.Column("email", sa.String(length=128), nullable=False),
+        sa.Column("mobile_phone", sa.String(length=32), nullable=False),
+        sa.Column("comments", sa.String(length=128), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("seq", name=op.f("pk_ram_users")),
+        sa.UniqueConstraint("account_id", "user_name", name=op.f("uq_ram_users_account_id_user_name")),
+        sa.UniqueConstraint("user_id", name=op.f("uq_ram_users_user_id")),
+    )
+    op.create_table(
         "sls_logstores",
         sa.Column("project_name", sa.String(length=63), nullable=False),
         sa.Column("logstore_name", sa.String(length=63), nullable=False),
@@ -201,7 +295,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("transit_routers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_transit_routers_region_id_seq"))
         batch_op.drop_index(batch_op.f("ix_transit_routers_cen_id_region_id"))
@@ -219,6 +312,19 @@ def downgrade() -> None:
     op.drop_table("tags")
     op.drop_table("sls_projects")
     op.drop_table("sls_logstores")
+    op.drop_table("ram_users")
+    op.drop_table("ram_roles")
+    op.drop_table("ram_policy_versions")
+    with op.batch_alter_table("ram_policy_attachments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ram_policy_attachments_account_id_policy_type_policy_name"))
+
+    op.drop_table("ram_policy_attachments")
+    op.drop_table("ram_policies")
+    op.drop_table("ram_groups")
+    with op.batch_alter_table("ram_group_members", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ram_group_members_user_id"))
+
+    op.drop_table("ram_group_members")
     with op.batch_alter_table("nonces", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_nonces_expires_at"))
 
