@@ -1,0 +1,91 @@
+"""Reading and writing the Parquet files of a logstore.
+
+Files are zstd-compressed with row groups of about ``ROW_GROUP_ROWS`` rows: compacted files are
+built from many small batches (one per flushed window), and writing each batch as its own row
+group would leave thousands of tiny row groups that slow every scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from cenflow.logstore.layout import WindowKey
+from cenflow.logstore.schema import FLOW_LOG_ID, WINDOW_START, WRITER_ID
+
+ROW_GROUP_ROWS = 131_072
+COMPRESSION = "zstd"
+KEY_COLUMNS = [FLOW_LOG_ID, WINDOW_START, WRITER_ID]
+
+
+class BatchWriter:
+    """Writes batches of one schema to a Parquet stream, buffering them into full row groups."""
+
+    def __init__(self, handle: IO[bytes], schema: pa.Schema) -> None:
+        self._writer = pq.ParquetWriter(handle, schema, compression=COMPRESSION)
+        self._pending: list[pa.RecordBatch] = []
+        self._pending_rows = 0
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        self.rows += batch.num_rows
+        if self._pending_rows >= ROW_GROUP_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            self._writer.write_table(pa.Table.from_batches(self._pending), row_group_size=ROW_GROUP_ROWS)
+            self._pending, self._pending_rows = [], 0
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+
+
+def write_table(handle: IO[bytes], table: pa.Table) -> None:
+    pq.write_table(table, handle, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
+
+
+def iter_batches(source: Path | IO[bytes]) -> Iterator[pa.RecordBatch]:
+    yield from pq.ParquetFile(source).iter_batches(batch_size=65_536)
+
+
+def file_keys(handle: IO[bytes]) -> set[WindowKey]:
+    """The window keys a file holds, read from its three key columns only."""
+    table = pq.read_table(handle, columns=KEY_COLUMNS).group_by(KEY_COLUMNS).aggregate([])
+    return {
+        WindowKey(flow, window, writer)
+        for flow, window, writer in zip(
+            table.column(FLOW_LOG_ID).to_pylist(),
+            table.column(WINDOW_START).to_pylist(),
+            table.column(WRITER_ID).to_pylist(),
+            strict=True,
+        )
+    }
+
+
+def without_keys(batches: Iterable[pa.RecordBatch], keys: set[WindowKey]) -> Iterator[pa.RecordBatch]:
+    """``batches`` with the rows of ``keys`` filtered out."""
+    for batch in batches:
+        drop = pa.array([False] * batch.num_rows)
+        for key in keys:
+            match = pc.and_(
+                pc.and_(
+                    pc.equal(batch.column(FLOW_LOG_ID), key.flow_log_id),
+                    pc.equal(batch.column(WINDOW_START), key.window_start),
+                ),
+                pc.equal(batch.column(WRITER_ID), key.writer_id),
+            )
+            drop = pc.or_(drop, match)
+        kept = batch.filter(pc.invert(drop))
+        if kept.num_rows:
+            yield kept
