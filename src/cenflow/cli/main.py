@@ -203,6 +203,17 @@ def serve(
     )
 
 
+def _register() -> None:
+    from cenflow.cli.admin import db_group, worker_command
+    from cenflow.cli.sls import sls_group
+
+    for command in (sls_group, db_group, worker_command):
+        cli.add_command(command)
+
+
+_register()
+
+
 def main() -> None:
     cli(auto_envvar_prefix=None)
 

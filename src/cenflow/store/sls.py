@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select, update
 
 from cenflow.store.tables import sls_logstores, sls_projects
 
@@ -77,3 +77,12 @@ def delete_logstore(tx: Connection, project: str, name: str) -> bool:
 def delete_project(tx: Connection, name: str) -> bool:
     tx.execute(delete(sls_logstores).where(sls_logstores.c.project_name == name))
     return tx.execute(delete(sls_projects).where(sls_projects.c.project_name == name)).rowcount > 0
+
+
+def set_retention(tx: Connection, project: str, logstore: str, days: int) -> bool:
+    result = tx.execute(
+        update(sls_logstores)
+        .where(sls_logstores.c.project_name == project, sls_logstores.c.logstore_name == logstore)
+        .values(retention_days=days)
+    )
+    return result.rowcount > 0
