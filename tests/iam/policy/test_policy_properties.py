@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from cenflow.errors import ApiError
 from cenflow.iam.policy import (
+    SESSION_POLICY_MAX_BYTES,
     AttachedPolicy,
     AuthorizationRequest,
     PolicyType,
@@ -125,14 +126,17 @@ valid_conditions = st.lists(
 valid_statements = st.fixed_dictionaries(
     {
         "Effect": st.sampled_from(["Allow", "Deny"]),
-        "Action": st.lists(st.sampled_from(["*", "cen:*", "cen:Describe*", "ram:Create?ser", "*:Get*"]), min_size=1),
+        "Action": st.lists(
+            st.sampled_from(["*", "cen:*", "cen:Describe*", "ram:Create?ser", "*:Get*"]), min_size=1, max_size=3
+        ),
         "Resource": st.lists(
             st.sampled_from(["*", "acs:cen:*", "acs:cen:*:1:ceninstance/cen-?", "acs:ram::1:*"]), min_size=1
         ),
     },
     optional={"Condition": valid_conditions},
 )
-valid_documents = st.lists(valid_statements, min_size=1, max_size=5).map(
+# Small enough to stay under a session policy's 2,048 bytes.
+valid_documents = st.lists(valid_statements, min_size=1, max_size=3).map(
     lambda statements: json.dumps({"Version": "1", "Statement": statements})
 )
 context_values = st.one_of(
@@ -159,7 +163,13 @@ resources = st.lists(
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(valid_documents, max_size=3), st.none() | valid_documents, actions, resources, contexts)
+@given(
+    st.lists(valid_documents, max_size=3),
+    st.none() | valid_documents.filter(lambda d: len(d.encode()) <= SESSION_POLICY_MAX_BYTES),
+    actions,
+    resources,
+    contexts,
+)
 def test_evaluating_valid_policies_never_raises_and_is_consistent(
     documents: list[str], session_document: str | None, action: str, names: list[str], context: Any
 ) -> None:
