@@ -23,6 +23,9 @@ from cenflow.api.gateway import Gateway
 from cenflow.api.http import RpcEndpoint
 from cenflow.api.registry import Registry
 from cenflow.bootstrap import ensure_account_id, ensure_root_key
+from cenflow.collector.receiver import UdpReceiver
+from cenflow.collector.runner import CollectorThread
+from cenflow.collector.service import Collector, CollectorSettings
 from cenflow.config import Settings
 from cenflow.domain.regions import RegionCatalogue
 from cenflow.iam.authorizer import RootOnlyAuthorizer
@@ -61,6 +64,7 @@ class Runtime:
     nonces: NonceStore
     worker: Worker
     root_access_key_id: str
+    collector: CollectorThread | None = None
     background: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
     @property
@@ -91,7 +95,20 @@ def build_runtime(settings: Settings, *, endpoint: str | None = None) -> Runtime
     runtime.background.append(lambda stop: _maintenance(runtime, stop))
     if settings.workers:
         runtime.background.append(worker.serve)
+    if settings.flow_port is not None:
+        runtime.collector = build_collector(settings, database)
     return runtime
+
+
+def build_collector(settings: Settings, database: Database) -> CollectorThread:
+    collector_settings = CollectorSettings(
+        data_dir=settings.data_dir,
+        collector_id=settings.collector_id,
+        lateness=settings.flow_lateness,
+        spool=settings.spool,
+    )
+    receiver = UdpReceiver(settings.host, settings.flow_port or 0)
+    return CollectorThread(Collector(collector_settings, database), receiver)
 
 
 async def _maintenance(runtime: Runtime, stop: asyncio.Event) -> None:
@@ -126,6 +143,8 @@ def create_app(runtime: Runtime) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         stop = asyncio.Event()
+        if runtime.collector is not None:
+            await run_in_threadpool(runtime.collector.start)
         tasks = [asyncio.create_task(job(stop)) for job in runtime.background]
         log.info(
             "cenflow ready",
@@ -139,6 +158,8 @@ def create_app(runtime: Runtime) -> Starlette:
         finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if runtime.collector is not None:
+                await run_in_threadpool(runtime.collector.stop)
             log.info("cenflow stopped")
 
     endpoint = RpcEndpoint(runtime.gateway)

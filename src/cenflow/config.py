@@ -29,6 +29,11 @@ class Settings:
     log_level: str = "INFO"
     log_format: str = "json"
     workers: bool = True
+    # Data plane: UDP port for NetFlow/IPFIX (None: no collector in this process).
+    flow_port: int | None = 2055
+    flow_lateness: float = 30.0
+    spool: bool = True
+    collector_id: str = "collector-1"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

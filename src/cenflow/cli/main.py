@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from cenflow import __version__
-from cenflow.cli.options import data_options, logging_options
+from cenflow.cli.options import collector_options, data_options, logging_options
 from cenflow.config import Settings
 from cenflow.observability import configure_logging
 
@@ -137,6 +137,16 @@ def cli() -> None:
     show_default=True,
     help="Run the task workers in this process. Disable when separate `cenflow worker` processes share the database.",
 )
+@collector_options
+@click.option(
+    "--collector/--no-collector",
+    "run_collector",
+    envvar="CENFLOW_COLLECTOR",
+    show_envvar=True,
+    default=True,
+    show_default=True,
+    help="Run a NetFlow/IPFIX collector in this process. Disable when `cenflow collector` processes do it.",
+)
 @logging_options
 def serve(
     host: str,
@@ -154,6 +164,11 @@ def serve(
     flowlog_quota: int,
     default_retention_days: int,
     workers: bool,
+    flow_port: int,
+    flow_lateness: float,
+    spool: bool,
+    collector_id: str,
+    run_collector: bool,
     log_level: str,
     log_format: str,
 ) -> None:
@@ -184,6 +199,10 @@ def serve(
         flowlog_quota=flowlog_quota,
         default_retention_days=default_retention_days,
         workers=workers,
+        flow_port=flow_port if run_collector else None,
+        flow_lateness=flow_lateness,
+        spool=spool,
+        collector_id=collector_id,
         log_level=log_level,
         log_format=log_format,
     )
@@ -205,9 +224,11 @@ def serve(
 
 def _register() -> None:
     from cenflow.cli.admin import db_group, worker_command
+    from cenflow.cli.dataplane import collector_command, replay_command
+    from cenflow.cli.logs import logs
     from cenflow.cli.sls import sls_group
 
-    for command in (sls_group, db_group, worker_command):
+    for command in (sls_group, db_group, worker_command, collector_command, replay_command, logs):
         cli.add_command(command)
 
 

@@ -53,3 +53,48 @@ def logging_options(func: F) -> F:
         help="Lowest level of log records written to standard error.",
     )(func)
     return func
+
+
+def collector_options(func: F) -> F:
+    """The data plane's options, shared by ``serve`` and ``collector``."""
+    options = [
+        click.option(
+            "--flow-port",
+            envvar="CENFLOW_FLOW_PORT",
+            show_envvar=True,
+            type=click.IntRange(0, 65535),
+            default=2055,
+            show_default=True,
+            help="UDP port receiving NetFlow v5/v9 and IPFIX (on the --host address; 0 picks a free port).",
+        ),
+        click.option(
+            "--flow-lateness",
+            envvar="CENFLOW_FLOW_LATENESS",
+            show_envvar=True,
+            type=click.FloatRange(0, 3600),
+            default=30.0,
+            show_default=True,
+            help="Seconds a capture window waits past its end for late flows before it is written.",
+        ),
+        click.option(
+            "--spool/--no-spool",
+            envvar="CENFLOW_SPOOL",
+            show_envvar=True,
+            default=True,
+            show_default=True,
+            help="Write received datagrams to DATA_DIR/collector/<id>/spool before decoding, so a crash "
+            "loses at most the batch being read (see docs/dataplane.md).",
+        ),
+        click.option(
+            "--collector-id",
+            envvar="CENFLOW_COLLECTOR_ID",
+            show_envvar=True,
+            default="collector-1",
+            show_default=True,
+            help="Stable name of this collector: its state directory and the writer id of its records. "
+            "Give each collector process its own.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func

@@ -123,6 +123,12 @@ class Collector:
             last = self._position - 1
         self._process([Datagram(p, host, port) for p, host, port, _ in received], first, last, received[-1][3])
 
+    def process_offline(self, datagrams: list[Datagram], now: float) -> None:
+        """Datagrams that are not spooled (a replayed capture): ``now`` is their capture time."""
+        first = self._position
+        self._position += len(datagrams)
+        self._process(datagrams, first, self._position - 1, now)
+
     def _process(self, datagrams: list[Datagram], first: int, last: int, now: float) -> None:
         with self._lock:
             decoded = self.decoder.decode(datagrams, now=now)
