@@ -26,12 +26,6 @@ os.environ["no_proxy"] = os.environ["NO_PROXY"]
 ServerFactory = Callable[..., CenflowServer]
 
 
-def _no_server_errors(server: CenflowServer) -> None:
-    """A server that logged an error (an unhandled exception, a failed maintenance run) has a bug."""
-    errors = [r for r in server.log_records() if r.get("level") in ("error", "critical")]
-    assert not errors, f"the server logged errors: {errors[:3]}"
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenflowServer]:
     base = tmp_path_factory.mktemp("session-server")
@@ -41,7 +35,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenflowServer]:
         yield instance
     finally:
         instance.close()
-    _no_server_errors(instance)
+    instance.assert_no_errors()
 
 
 @pytest.fixture
@@ -67,7 +61,7 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
     for instance in started:
         instance.close()
     for instance in started:
-        _no_server_errors(instance)
+        instance.assert_no_errors()
 
 
 @pytest.fixture(params=STACKS)

@@ -7,12 +7,16 @@ data directory, be SIGKILLed, and take extra CLI flags and environment variables
 
 ``SdkClient`` hides the three SDK stacks of the protocol reference behind one small interface so
 that a test can run across all of them; ``api_error``/``sdk_failure`` turn each stack's exception
-into an ``ApiFailure`` (code, HTTP status, message, request id).
+into an ``ApiFailure`` (code, HTTP status, message, request id).  ``SdkClient.signing`` pins the
+timestamp and nonce the SDK signs (stale requests, exact replays).
+
+``sign_rpc_v1``/``sign_v3``/``encode_query`` build raw signed requests for what no SDK sends.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib
 import json
 import os
@@ -22,12 +26,14 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from unittest import mock
+from urllib.parse import quote
 
 import httpx
 
@@ -284,6 +290,11 @@ class CenflowServer:
         """The ``rpc`` access-log record of one request."""
         return self.wait_for_log(lambda r: r.get("event") == "rpc" and r.get("request_id") == request_id, timeout)
 
+    def assert_no_errors(self) -> None:
+        """A server that logged an error (an unhandled exception, a failed background job) has a bug."""
+        errors = [r for r in self.log_records() if r.get("level") in ("error", "critical")]
+        assert not errors, f"the server logged errors: {errors[:3]}"
+
     # -- state --------------------------------------------------------------------------------
     @property
     def credentials_path(self) -> Path:
@@ -532,6 +543,85 @@ class SdkClient:
             for patch in patches:
                 stack.enter_context(patch)
             yield
+
+
+# -- raw signed requests (for what no SDK sends: fuzzing, hand-made edge cases) -----------------
+def encode_query(params: Mapping[str, str]) -> str:
+    """RFC 3986 percent-encoding of every key and value, as stack C puts them on the wire."""
+    return "&".join(f"{quote(k, safe='~')}={quote(v, safe='~')}" for k, v in params.items())
+
+
+def sign_rpc_v1(
+    params: Mapping[str, str],
+    *,
+    access_key_id: str,
+    access_key_secret: str,
+    action: str | None = None,
+    version: str | None = CBN_VERSION,
+    method: str = "POST",
+    timestamp: str | None = None,
+    nonce: str | None = None,
+) -> dict[str, str]:
+    """``params`` plus the RPC v1 common parameters and ``Signature`` (computed with cenflow's
+    own signer, which the unit tests check against the SDKs')."""
+    from cenflow.wire.signing import rpc_signature, rpc_string_to_sign
+
+    signed: dict[str, str] = {}
+    if action is not None:
+        signed["Action"] = action
+    if version is not None:
+        signed["Version"] = version
+    signed.update(
+        {
+            "Format": "JSON",
+            "Timestamp": timestamp or utc_timestamp(),
+            "SignatureMethod": "HMAC-SHA1",
+            "SignatureVersion": "1.0",
+            "SignatureNonce": nonce or uuid.uuid4().hex,
+            "AccessKeyId": access_key_id,
+        }
+    )
+    signed.update(params)
+    signed["Signature"] = rpc_signature(access_key_secret, rpc_string_to_sign(method, signed))
+    return signed
+
+
+def sign_v3(
+    query: Mapping[str, str],
+    *,
+    host: str,
+    access_key_id: str,
+    access_key_secret: str,
+    action: str,
+    version: str = CBN_VERSION,
+    method: str = "POST",
+    body: bytes = b"",
+    headers: Mapping[str, str] | None = None,
+    timestamp: str | None = None,
+    nonce: str | None = None,
+) -> dict[str, str]:
+    """The headers of a V3 (ACS3-HMAC-SHA256) request, ``Authorization`` included; every header
+    given or generated is signed, as stack A does."""
+    from cenflow.wire.signing import V3_ALGORITHM, v3_canonical_request, v3_signature, v3_string_to_sign
+
+    payload = hashlib.sha256(body).hexdigest()
+    signed = {
+        "host": host,
+        "x-acs-action": action,
+        "x-acs-version": version,
+        "x-acs-date": timestamp or utc_timestamp(),
+        "x-acs-signature-nonce": nonce or uuid.uuid4().hex,
+        "x-acs-content-sha256": payload,
+        "accept": "application/json",
+    }
+    signed.update({k.lower(): v for k, v in (headers or {}).items()})
+    names = tuple(sorted(signed))
+    canonical = v3_canonical_request(method, "/", dict(query), signed, names, payload)
+    signature = v3_signature(access_key_secret, v3_string_to_sign(canonical))
+    signed["authorization"] = (
+        f"{V3_ALGORITHM} Credential={access_key_id},SignedHeaders={';'.join(names)},Signature={signature}"
+    )
+    return signed
 
 
 def _snake_case(action: str) -> str:
