@@ -227,8 +227,9 @@ def _register() -> None:
     from cenflow.cli.dataplane import collector_command, replay_command
     from cenflow.cli.logs import logs
     from cenflow.cli.sls import sls_group
+    from cenflow.cli.topology import topology_group
 
-    for command in (sls_group, db_group, worker_command, collector_command, replay_command, logs):
+    for command in (sls_group, db_group, worker_command, collector_command, replay_command, logs, topology_group):
         cli.add_command(command)
 
 

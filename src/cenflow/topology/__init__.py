@@ -1,0 +1,1 @@
+"""``cenflow topology apply``: CEN, transit routers, attachments and binding tags from one file."""
