@@ -178,9 +178,9 @@ class Condition:
         raw = context.get(self.key, _MISSING)
         if raw is _MISSING:
             return self.negated
-        candidates: Sequence[v.ContextScalar] = raw if isinstance(raw, tuple | list) else (raw,)
-        matched = any(self._test(value) for value in candidates)
-        return matched != self.negated
+        if isinstance(raw, tuple | list):
+            return any(self._test(value) for value in raw) != self.negated
+        return self._test(raw) != self.negated  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"Condition({self.operator}, {self.key_as_written!r}, {list(self.values)!r})"

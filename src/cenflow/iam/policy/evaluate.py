@@ -138,10 +138,11 @@ def request_context(
 
 
 def _first_applying(
-    statements: Sequence[Statement], action: str, resource: str, context: Mapping[str, ContextValue]
+    statements: Sequence[Statement], resource: str, context: Mapping[str, ContextValue]
 ) -> Statement | None:
+    """The first of ``statements`` (already matching the action) that applies to ``resource``."""
     for statement in statements:
-        if statement.applies(action, resource, context):
+        if statement.applies_to(resource, context):
             return statement
     return None
 
@@ -159,29 +160,44 @@ def evaluate(
 ) -> Decision:
     """Decide ``request`` against the identity ``policies`` and, for a role session, its policy."""
     action, context = request.folded_action, request.context
-    for resource in request.resources:
-        for attached in policies:
-            deny = _first_applying(attached.policy.denies, action, resource, context)
-            if deny is not None:
-                return Decision(False, DenialKind.EXPLICIT, PolicyLayer.IDENTITY, _deciding(attached, deny), resource)
-        if session_policy is not None:
-            deny = _first_applying(session_policy.denies, action, resource, context)
-            if deny is not None:
-                return Decision(False, DenialKind.EXPLICIT, PolicyLayer.SESSION, _deciding(None, deny), resource)
+    # Only the statements whose Action matches can decide; most policies have none for a given
+    # action, so they drop out here, once per call, instead of once per resource.
+    deny_sets: list[tuple[AttachedPolicy | None, tuple[Statement, ...]]] = []
+    allow_sets: list[tuple[AttachedPolicy, tuple[Statement, ...]]] = []
+    for attached in policies:
+        denies, allows = attached.policy.for_action(action)
+        if denies:
+            deny_sets.append((attached, denies))
+        if allows:
+            allow_sets.append((attached, allows))
+    session_allows: tuple[Statement, ...] = ()
+    if session_policy is not None:
+        session_denies, session_allows = session_policy.for_action(action)
+        if session_denies:
+            deny_sets.append((None, session_denies))
+
+    if deny_sets:
+        for resource in request.resources:
+            for owner, denies in deny_sets:
+                deny = _first_applying(denies, resource, context)
+                if deny is not None:
+                    layer = PolicyLayer.IDENTITY if owner is not None else PolicyLayer.SESSION
+                    return Decision(False, DenialKind.EXPLICIT, layer, _deciding(owner, deny), resource)
 
     first_allow: DecidingStatement | None = None
     for resource in request.resources:
         allow: DecidingStatement | None = None
-        for attached in policies:
-            statement = _first_applying(attached.policy.allows, action, resource, context)
+        for attached, allows in allow_sets:
+            statement = _first_applying(allows, resource, context)
             if statement is not None:
                 allow = _deciding(attached, statement)
                 break
         if allow is None:
             return Decision(False, DenialKind.IMPLICIT, PolicyLayer.IDENTITY, None, resource)
-        if session_policy is not None and _first_applying(session_policy.allows, action, resource, context) is None:
+        if session_policy is not None and _first_applying(session_allows, resource, context) is None:
             return Decision(False, DenialKind.IMPLICIT, PolicyLayer.SESSION, None, resource)
-        first_allow = first_allow or allow
+        if first_allow is None:
+            first_allow = allow
     return Decision(True, None, PolicyLayer.IDENTITY, first_allow, request.resources[0])
 
 

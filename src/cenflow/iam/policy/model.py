@@ -62,27 +62,56 @@ class Statement:
 
     def applies(self, folded_action: str, resource: str, context: Mapping[str, ContextValue]) -> bool:
         """Whether the statement speaks about this request; cheapest tests first."""
-        return (
-            self.matches_action(folded_action)
-            and self.matches_resource(resource)
-            and (not self.conditions or self.conditions_hold(context))
-        )
+        return self.matches_action(folded_action) and self.applies_to(resource, context)
+
+    def applies_to(self, resource: str, context: Mapping[str, ContextValue]) -> bool:
+        """The rest of :meth:`applies`, for a statement already known to match the action."""
+        if self.resources.matches(resource) == self.not_resource:
+            return False
+        return all(condition.holds(context) for condition in self.conditions)
 
     def __repr__(self) -> str:
         return f"Statement(#{self.index} {self.effect} {self.actions!r} {self.resources!r})"
 
 
-class CompiledPolicy:
-    """A validated document.  Statements are also kept split by effect so evaluation can look for
-    an explicit Deny first and stop at the first Allow."""
+ActionCandidates = tuple[tuple[Statement, ...], tuple[Statement, ...]]
 
-    __slots__ = ("allows", "denies", "document", "statements")
+# How many distinct actions a compiled policy remembers candidates for.  RAM actions are a fixed
+# vocabulary (one per API operation), so this is never reached in practice; it only bounds memory if
+# a caller evaluates made-up action names.
+_MAX_REMEMBERED_ACTIONS = 1024
+
+
+class CompiledPolicy:
+    """A validated document.
+
+    Evaluation asks "which statements speak about this action?" for the same few hundred actions
+    over and over, so the answer is remembered per action: ``for_action`` returns the Deny and the
+    Allow statements whose Action/NotAction match, in document order, and evaluation then only tests
+    their resources and conditions.  The memo is a plain dict that threads may fill concurrently;
+    two threads computing the same entry store equal values.
+    """
+
+    __slots__ = ("_by_action", "allows", "denies", "document", "statements")
 
     def __init__(self, statements: tuple[Statement, ...], document: str) -> None:
         self.statements = statements
         self.allows = tuple(s for s in statements if s.effect is Effect.ALLOW)
         self.denies = tuple(s for s in statements if s.effect is Effect.DENY)
         self.document = document
+        self._by_action: dict[str, ActionCandidates] = {}
+
+    def for_action(self, folded_action: str) -> ActionCandidates:
+        candidates = self._by_action.get(folded_action)
+        if candidates is None:
+            candidates = (
+                tuple(s for s in self.denies if s.matches_action(folded_action)),
+                tuple(s for s in self.allows if s.matches_action(folded_action)),
+            )
+            if len(self._by_action) >= _MAX_REMEMBERED_ACTIONS:
+                self._by_action.clear()
+            self._by_action[folded_action] = candidates
+        return candidates
 
     def __repr__(self) -> str:
         return f"CompiledPolicy({len(self.statements)} statements)"

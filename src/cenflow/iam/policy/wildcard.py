@@ -22,15 +22,14 @@ def has_wildcard(pattern: str) -> bool:
 
 
 def _pattern_regex(pattern: str) -> str:
-    parts: list[str] = []
-    for char in pattern:
-        if char == "*":
-            parts.append(".*")
-        elif char == "?":
-            parts.append(".")
-        else:
-            parts.append(re.escape(char))
-    return "".join(parts)
+    # Escape the literal runs between wildcards as whole strings (one re.escape per run, not per char).
+    pieces = re.split(r"([*?])", pattern)
+    return "".join(".*" if p == "*" else "." if p == "?" else re.escape(p) for p in pieces if p)
+
+
+def _is_prefix_pattern(pattern: str) -> bool:
+    """``cen:Describe*``: one trailing star and no other wildcard, the commonest form by far."""
+    return pattern.endswith("*") and not has_wildcard(pattern[:-1])
 
 
 class PatternSet:
@@ -38,22 +37,25 @@ class PatternSet:
 
     ``ignore_case`` folds both patterns and values, which is how actions are compared (Alibaba:
     "the value of the Action element is not case-sensitive").  Resources and ``StringLike`` values
-    are compared case-sensitively.
+    are compared case-sensitively.  Prefix patterns (``abc*``) are answered with ``str.startswith``;
+    only patterns with an inner or leading wildcard, or a ``?``, need the regular expression.
     """
 
-    __slots__ = ("_exact", "_ignore_case", "_matches_all", "_regex", "patterns")
+    __slots__ = ("_exact", "_ignore_case", "_matches_all", "_prefixes", "_regex", "patterns")
 
     def __init__(self, patterns: Iterable[str], *, ignore_case: bool) -> None:
         self.patterns: tuple[str, ...] = tuple(patterns)
         self._ignore_case = ignore_case
         self._matches_all = "*" in self.patterns
-        literal = [p for p in self.patterns if not has_wildcard(p)]
-        wild = [p for p in self.patterns if has_wildcard(p)]
-        self._exact: frozenset[str] = frozenset(self._fold(p) for p in literal)
+        folded = [self._fold(p) for p in self.patterns]
+        self._exact: frozenset[str] = frozenset(p for p in folded if not has_wildcard(p))
+        self._prefixes: tuple[str, ...] = tuple(p[:-1] for p in folded if has_wildcard(p) and _is_prefix_pattern(p))
+        wild = [p for p in folded if has_wildcard(p) and not _is_prefix_pattern(p)]
         self._regex: re.Pattern[str] | None = None
         if wild and not self._matches_all:
-            flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-            self._regex = re.compile("|".join(f"(?:{_pattern_regex(p)})" for p in wild), flags)
+            # Patterns and values are both folded with str.lower(), so no IGNORECASE: the exact,
+            # prefix and regex paths then agree on every character.
+            self._regex = re.compile("|".join(f"(?:{_pattern_regex(p)})" for p in wild), re.DOTALL)
 
     def _fold(self, value: str) -> str:
         return value.lower() if self._ignore_case else value
@@ -61,6 +63,8 @@ class PatternSet:
     def matches(self, value: str) -> bool:
         """``value`` must already be folded (lower-cased) when the set ignores case."""
         if self._matches_all or value in self._exact:
+            return True
+        if self._prefixes and value.startswith(self._prefixes):
             return True
         return self._regex is not None and self._regex.fullmatch(value) is not None
 
