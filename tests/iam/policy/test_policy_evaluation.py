@@ -3,6 +3,8 @@ policies and the request object."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -164,3 +166,29 @@ def test_request_context_builder_names_the_global_keys() -> None:
         "acs:RequestTag/Owner": "alice",
     }
     assert request_context() == {}
+
+
+def test_the_package_imports_no_storage_api_or_web_framework() -> None:
+    code = (
+        "import sys, cenflow.iam.policy; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'starlette', 'uvicorn', 'sqlalchemy', 'httpx'} "
+        "or m.startswith(('cenflow.store', 'cenflow.api'))))"
+    )
+
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip() == "[]"
+
+
+def test_action_candidates_are_remembered_per_action_and_bounded() -> None:
+    policy = attached(allow("cen:Describe*"), deny("cen:*"), {"Effect": "Allow", "NotAction": "ram:*", "Resource": "*"})
+    compiled = policy.policy
+
+    denies, allows = compiled.for_action("cen:describecens")
+    assert [s.index for s in denies] == [1]
+    assert [s.index for s in allows] == [0, 2]
+    assert compiled.for_action("cen:describecens") is compiled.for_action("cen:describecens")
+
+    for n in range(3000):
+        compiled.for_action(f"svc:action{n}")
+    assert len(compiled._by_action) <= 1024
