@@ -189,9 +189,10 @@ class Condition:
 def condition_values(raw: object, where: str) -> tuple[str, ...]:
     """A condition's value(s): a string or a non-empty list of strings.
 
-    Alibaba's grammar asks for numbers and Booleans to be quoted; we also accept bare JSON numbers and
-    ``true``/``false`` (as their JSON text) because refusing them would only reject documents whose
-    meaning is unambiguous.
+    Alibaba's grammar asks for numbers and Booleans to be quoted; we also accept bare JSON numbers
+    and ``true``/``false`` because refusing them would only reject documents whose meaning is
+    unambiguous.  They are read as text: Booleans as ``"true"``/``"false"``, integers in decimal,
+    floats as Python writes them (``1e2`` becomes ``"100.0"``, which still compares as 100).
     """
     items = raw if isinstance(raw, list) else [raw]
     if not items:
