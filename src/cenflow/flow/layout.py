@@ -34,11 +34,15 @@ ROLE_CANDIDATES: dict[str, tuple[int, ...]] = {
     "protocol": (4,),
     "tcp_flags": (6,),
     "ip_version": (60,),
-    # 23/24 are v9 OUT_BYTES/OUT_PKTS (egress accounting); 231/298 initiator counters (Cisco
-    # ASA); 85/86 total counters, used as-is only when no delta exists (YAF, ASA send one record
-    # per flow, so the total is that flow's count; running totals would need differencing).
-    "bytes": (1, 23, 231, 85),
-    "packets": (2, 24, 298, 86),
+    # 231/298 are initiator counters (Cisco ASA); 85/86 total counters, used as-is only when no
+    # delta exists (YAF, ASA send one record per flow, so the total is that flow's count; running
+    # totals would need differencing per flow key, which is left to aggregation).
+    "bytes": (1, 231, 85),
+    "packets": (2, 298, 86),
+    # v9 OUT_BYTES/OUT_PKTS (IPFIX post*DeltaCount): egress accounting.  Templates carrying both
+    # fill one side per record, so the normaliser takes them where the IN counter is zero.
+    "post_bytes": (23,),
+    "post_packets": (24,),
     "input_if": (10, 252),
     "output_if": (14, 253),
     "direction": (61,),

@@ -14,6 +14,9 @@ Rules (dataplane reference §2.4):
   with 32-bit wrap) or, for IPFIX, with systemInitTimeMilliseconds (IE 160 in the record or from
   options data).  If only one end is known, flowDurationMilliseconds (161) or the other end is
   used; with no time at all (or IPFIX uptimes without a known boot time) the export time is used.
+* **Counters**: octet/packetDeltaCount (1/2), else initiator counters (231/298), else total
+  counters (85/86); where the delta is zero or absent, v9 OUT_BYTES/OUT_PKTS (23/24), which
+  templates carrying both directions fill for egress records instead.
 * **Sampling**: the rate is the record's own samplingInterval / samplerRandomInterval /
   samplingPacketInterval if non-zero, else the rate learned for its samplerId / selectorId from
   options data, else the stream's rate (options data without a sampler id, or the v5 header);
@@ -169,6 +172,14 @@ def _sampling(records: npt.NDArray[Any], layout: RecordLayout, ctx: RecordContex
     return result
 
 
+def _counter(records: npt.NDArray[Any], layout: RecordLayout, role: str) -> U64:
+    main = uint_column(records, layout, role)
+    post = uint_column(records, layout, f"post_{role}")
+    if main is None:
+        return post if post is not None else np.zeros(len(records), dtype=np.uint64)
+    return main if post is None else np.where(main > 0, main, post)
+
+
 def normalise(records: npt.NDArray[Any], layout: RecordLayout, ctx: RecordContext) -> FlowBatch:
     n = len(records)
     zeros = np.zeros(n, dtype=np.uint64)
@@ -206,8 +217,8 @@ def normalise(records: npt.NDArray[Any], layout: RecordLayout, ctx: RecordContex
             "protocol": protocol,
             "tcp_flags": col("tcp_flags"),
             "icmp_type_code": np.where(is_icmp, icmp, 0),
-            "packets": col("packets") * rate,
-            "bytes": col("bytes") * rate,
+            "packets": _counter(records, layout, "packets") * rate,
+            "bytes": _counter(records, layout, "bytes") * rate,
             "sampling_rate": rate,
             "start_ms": start_ms,
             "end_ms": end_ms,

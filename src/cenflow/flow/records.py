@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from cenflow.flow.elements import Kind, Value, element_kind, element_name, render_value
+from cenflow.flow.elements import VARIABLE_LENGTH, Kind, Value, element_kind, element_name, render_value
 from cenflow.flow.templates import Template
 
 # NetFlow v9 options scope field types (RFC 3954 §6.1); not information elements.
@@ -29,6 +29,8 @@ def field_names(template: Template) -> list[tuple[str, Kind | None]]:
         else:
             name = element_name(field.element_id, field.enterprise, version)
             kind = element_kind(field.element_id, field.enterprise, version)
+            if kind is None and field.length == VARIABLE_LENGTH:
+                kind = Kind.OCTETS  # an unknown variable-length element is a string or blob, not a number
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > 1:
             name = f"{name}#{seen[name]}"  # a repeated element keeps every occurrence
