@@ -60,9 +60,9 @@ class ServerError(AssertionError):
     """The server did not start, or did not stop cleanly; the message ends with its log."""
 
 
-def free_port() -> int:
-    """A TCP port that was free on the loopback interface a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
+    """A TCP (or, with ``SOCK_DGRAM``, UDP) port that was free on the loopback interface a moment ago."""
+    with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
 
@@ -97,6 +97,8 @@ class CenflowServer:
     access_key_id: str | None = ROOT_ACCESS_KEY_ID
     access_key_secret: str | None = ROOT_ACCESS_KEY_SECRET
     port: int = 0
+    # The UDP port of the in-process NetFlow/IPFIX collector (CENFLOW_FLOW_PORT); 0: pick a free one.
+    flow_port: int = 0
     process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
     starts: int = field(default=0, init=False)
     _log_offset: int = field(default=0, init=False, repr=False)
@@ -138,6 +140,7 @@ class CenflowServer:
 
     def environment(self) -> dict[str, str]:
         env = _base_environment()
+        env["CENFLOW_FLOW_PORT"] = str(self.flow_port)  # the default (2055) would clash between servers
         if self.access_key_id is not None and self.access_key_secret is not None:
             env["CENFLOW_ROOT_ACCESS_KEY_ID"] = self.access_key_id
             env["CENFLOW_ROOT_ACCESS_KEY_SECRET"] = self.access_key_secret
@@ -147,14 +150,16 @@ class CenflowServer:
     def start(self, timeout: float = START_TIMEOUT) -> CenflowServer:
         """Start the process and return once ``/healthz`` answers 200."""
         assert not self.running, "server already running"
-        pick_port = self.port == 0
+        pick_port, pick_flow_port = self.port == 0, self.flow_port == 0
         for _attempt in range(5):
             if pick_port:
                 self.port = free_port()
+            if pick_flow_port:
+                self.flow_port = free_port(socket.SOCK_DGRAM)
             if self._spawn_and_wait(timeout):
                 break
-            # Lost the race for the port to another process: try another one.
-            if not pick_port:
+            # Lost the race for a port to another process: try others.
+            if not (pick_port or pick_flow_port):
                 raise ServerError(f"port {self.port} is taken\n{self.log_tail()}")
         else:
             raise ServerError(f"could not find a free port\n{self.log_tail()}")
