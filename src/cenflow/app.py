@@ -21,19 +21,31 @@ from starlette.routing import Route
 from cenflow.api.cbn import CBN, attachments, cens, flowlogs, regions, tags, transit_routers
 from cenflow.api.gateway import Gateway
 from cenflow.api.http import RpcEndpoint
+from cenflow.api.ram import RAM
+from cenflow.api.ram import attachments as ram_attachments
+from cenflow.api.ram import diagnostics as ram_diagnostics
+from cenflow.api.ram import groups as ram_groups
+from cenflow.api.ram import keys as ram_keys
+from cenflow.api.ram import policies as ram_policies
+from cenflow.api.ram import roles as ram_roles
+from cenflow.api.ram import users as ram_users
 from cenflow.api.registry import Registry
+from cenflow.api.sts import STS
+from cenflow.api.sts import operations as sts_operations
 from cenflow.bootstrap import ensure_account_id, ensure_root_key
 from cenflow.collector.receiver import UdpReceiver
 from cenflow.collector.runner import CollectorThread
 from cenflow.collector.service import Collector, CollectorSettings
 from cenflow.config import Settings
 from cenflow.domain.regions import RegionCatalogue
-from cenflow.iam.authorizer import RootOnlyAuthorizer
-from cenflow.iam.keys import KeyStore, PrincipalLookup
+from cenflow.iam.keys import KeyStore
+from cenflow.iam.runtime import IamRuntime
 from cenflow.iam.secrets import SecretBox
 from cenflow.jobs.queue import TaskQueue
+from cenflow.jobs.upkeep import UPKEEP_INTERVAL, logstore_upkeep
 from cenflow.jobs.worker import Worker
-from cenflow.services import Services
+from cenflow.logstore import LogStore
+from cenflow.services import Services, utc_now
 from cenflow.store.database import Database
 from cenflow.store.migrate import upgrade
 from cenflow.store.nonces import NonceStore
@@ -46,8 +58,13 @@ MAINTENANCE_INTERVAL = 60.0
 
 def build_registry() -> Registry:
     registry = Registry()
-    registry.add_product(CBN)
+    for product in (CBN, RAM, STS):
+        registry.add_product(product)
     for module in (regions, cens, transit_routers, attachments, flowlogs, tags):
+        for operation in module.OPERATIONS:
+            registry.add(operation)
+    ram = (ram_users, ram_keys, ram_groups, ram_roles, ram_policies, ram_attachments, ram_diagnostics)
+    for module in (*ram, sts_operations):
         for operation in module.OPERATIONS:
             registry.add(operation)
     return registry
@@ -78,25 +95,31 @@ def build_runtime(settings: Settings, *, endpoint: str | None = None) -> Runtime
     database = Database(settings.resolved_database_url)
     upgrade(database)
     box = SecretBox.from_file(settings.resolved_master_key_file)
-    keys = KeyStore(database, box, PrincipalLookup(account_id))
+    iam = IamRuntime.build(database, box, account_id, utc_now)
+    keys = iam.keys
     root_key = ensure_root_key(settings, keys, endpoint or f"{settings.host}:{settings.port}")
     services = Services(
         settings=settings,
         database=database,
         regions=RegionCatalogue.load(settings.region_catalogue),
         account_id=account_id,
+        iam=iam,
     )
     nonces = NonceStore(database)
-    authenticator = Authenticator(keys, nonces, max_skew=timedelta(minutes=settings.signature_window_minutes))
-    gateway = Gateway(build_registry(), authenticator, RootOnlyAuthorizer(), services)
+    window = timedelta(minutes=settings.signature_window_minutes)
+    authenticator = Authenticator(iam.credentials, nonces, max_skew=window)
+    gateway = Gateway(build_registry(), authenticator, iam.enforcer, services)
     worker = Worker(TaskQueue(database), clock=services.clock)
     services.on_tasks_enqueued = worker.wake
     runtime = Runtime(settings, services, gateway, keys, nonces, worker, root_key)
-    runtime.background.append(lambda stop: _maintenance(runtime, stop))
+    runtime.background.append(lambda stop: _every(MAINTENANCE_INTERVAL, stop, nonces.purge_expired))
+    runtime.background.append(lambda stop: _every(MAINTENANCE_INTERVAL, stop, gateway.purge_expired_tokens))
     if settings.workers:
         runtime.background.append(worker.serve)
     if settings.flow_port is not None:
         runtime.collector = build_collector(settings, database)
+    logstore = LogStore.in_data_dir(settings.data_dir)
+    runtime.background.append(lambda stop: _every(UPKEEP_INTERVAL, stop, lambda: logstore_upkeep(database, logstore)))
     return runtime
 
 
@@ -111,16 +134,15 @@ def build_collector(settings: Settings, database: Database) -> CollectorThread:
     return CollectorThread(Collector(collector_settings, database), receiver)
 
 
-async def _maintenance(runtime: Runtime, stop: asyncio.Event) -> None:
-    """Forget expired nonces and ClientTokens now and then."""
+async def _every(interval: float, stop: asyncio.Event, job: Callable[[], object]) -> None:
+    """Run ``job`` in a worker thread every ``interval`` seconds until ``stop``."""
     while not stop.is_set():
         try:
-            await run_in_threadpool(runtime.nonces.purge_expired)
-            await run_in_threadpool(runtime.gateway.purge_expired_tokens)
+            await run_in_threadpool(job)
         except Exception:
-            log.exception("maintenance failed")
+            log.exception("periodic job failed")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), MAINTENANCE_INTERVAL)
+            await asyncio.wait_for(stop.wait(), interval)
 
 
 def create_app(runtime: Runtime) -> Starlette:
