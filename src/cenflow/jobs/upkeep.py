@@ -26,4 +26,4 @@ def logstore_upkeep(database: Database, logstore: LogStore) -> None:
         except LogstoreError:
             log.exception("cannot set retention", extra={"project": entry.project, "logstore": entry.name})
     report = logstore.maintain()
-    log.info("log store upkeep", extra={"compacted": len(report.compacted), "retention": len(report.dropped)})
+    log.info("log store upkeep", extra={"compacted": len(report.compacted), "retention": len(report.retention)})
