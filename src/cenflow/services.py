@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from cenflow.config import Settings
 from cenflow.domain.regions import RegionCatalogue
 from cenflow.store.database import Database
+
+if TYPE_CHECKING:
+    from cenflow.iam.runtime import IamRuntime
 
 
 def utc_now() -> datetime:
@@ -24,3 +28,5 @@ class Services:
     clock: Callable[[], datetime] = field(default=utc_now)
     # Called after a commit that enqueued tasks, so an in-process worker wakes at once.
     on_tasks_enqueued: Callable[[], None] = field(default=lambda: None)
+    # RAM and STS: keys, tokens, compiled policies (set by the composition root).
+    iam: IamRuntime | None = None

@@ -8,15 +8,26 @@ secret.
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
 class SecretBox:
     def __init__(self, key: bytes) -> None:
+        self._key = key
         self._fernet = Fernet(key)
+
+    def derive(self, purpose: str) -> SecretBox:
+        """A box under a key derived from this one (HKDF-SHA256) for one purpose, such as STS tokens:
+        what one box sealed, another cannot open."""
+        raw = base64.urlsafe_b64decode(self._key)
+        derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(raw)
+        return SecretBox(base64.urlsafe_b64encode(derived))
 
     @classmethod
     def from_file(cls, path: Path) -> SecretBox:

@@ -54,6 +54,14 @@ def _flowlog_resource(ctx: CallContext, args: Args) -> Sequence[str]:
     return (flowlog_arn(ctx, args.text("RegionId"), args.text("FlowLogId")),)
 
 
+def _flowlogs_listed(ctx: CallContext, args: Args) -> Sequence[str]:
+    """DescribeFlowlogs is authorised on ``flowlog/<FlowLogId>`` when the call names one, else on
+    ``flowlog/*`` (RegionId, or ``*`` without one): a caller allowed only some flow logs is refused
+    a listing of all of them (see docs/iam.md)."""
+    region = args.opt_text("RegionId") or "*"
+    return (flowlog_arn(ctx, region, args.opt_text("FlowLogId") or "*"),)
+
+
 # --- CreateFlowlog --------------------------------------------------------------------------
 CREATE = OperationSpec(
     (
@@ -339,7 +347,7 @@ def delete_flowlog(ctx: CallContext, args: Args) -> dict[str, Any]:
 
 OPERATIONS = [
     Operation(CBN, "CreateFlowlog", CREATE, create_flowlog, mutating=True),
-    Operation(CBN, "DescribeFlowlogs", DESCRIBE, describe_flowlogs),
+    Operation(CBN, "DescribeFlowlogs", DESCRIBE, describe_flowlogs, _flowlogs_listed),
     Operation(CBN, "ActiveFlowLog", LIFECYCLE, active_flowlog, _flowlog_resource, mutating=True),
     Operation(CBN, "DeactiveFlowLog", LIFECYCLE, deactive_flowlog, _flowlog_resource, mutating=True),
     Operation(CBN, "ModifyFlowLogAttribute", MODIFY, modify_flowlog_attribute, _flowlog_resource, mutating=True),

@@ -1,0 +1,518 @@
+"""RAM policies: custom policies and their versions, system policies, and attachments.
+
+System policies come from the policy engine (``SYSTEM_POLICIES``): every account has them, at
+version ``v1``, and they cannot be changed or deleted.  Custom policies are stored per account with
+up to five versions, one of them the default (the one in force).  An attachment names a principal
+(a user, group or role, by id) and a policy (by type and name).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+
+from cenflow.errors import ErrorSpec
+from cenflow.iam import directory
+from cenflow.iam import errors as e
+from cenflow.iam.names import POLICY_NAME, VERSION_ID, check_name, check_text
+from cenflow.iam.policy import SYSTEM_POLICIES, PolicyType, parse_policy
+from cenflow.store.tables import (
+    ram_group_members,
+    ram_groups,
+    ram_policies,
+    ram_policy_attachments,
+    ram_policy_versions,
+    ram_roles,
+    ram_users,
+)
+
+# System policies have no creation date of their own; this one is stable across restarts.
+SYSTEM_POLICY_DATE = datetime(2015, 4, 28, 16, 12, 28, tzinfo=UTC)
+ROTATE_NONE = "None"
+ROTATE_DELETE_OLDEST = "DeleteOldestNonDefaultVersionWhenLimitExceeded"
+PRINCIPAL_TYPES = ("User", "Group", "Role")
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    name: str
+    type: PolicyType
+    description: str
+    default_version: str
+    created_at: datetime
+    updated_at: datetime
+
+    def arn(self, account_id: str) -> str:
+        return policy_arn(account_id, self.type, self.name)
+
+
+@dataclass(frozen=True)
+class PolicyVersion:
+    version_id: str
+    document: str
+    is_default: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class InForce:
+    """One policy in force for a principal, and through which attachment (User, Group or Role)."""
+
+    via: str
+    type: PolicyType
+    name: str
+    version: str
+    document: str
+
+
+def policy_arn(account_id: str, policy_type: str, name: str) -> str:
+    """RAM's resource for a policy: the account id, or ``system`` for a system policy."""
+    owner = "system" if policy_type == PolicyType.SYSTEM else account_id
+    return f"acs:ram:*:{owner}:policy/{name}"
+
+
+def check_policy_type(value: str | None) -> PolicyType:
+    if value == PolicyType.SYSTEM:
+        return PolicyType.SYSTEM
+    if value == PolicyType.CUSTOM:
+        return PolicyType.CUSTOM
+    raise e.INVALID_POLICY_TYPE("The value must be System or Custom.")
+
+
+def _system(name: str) -> PolicyInfo | None:
+    policy = SYSTEM_POLICIES.get(name)
+    if policy is None:
+        return None
+    return PolicyInfo(
+        policy.name, PolicyType.SYSTEM, policy.description, policy.version, SYSTEM_POLICY_DATE, SYSTEM_POLICY_DATE
+    )
+
+
+def _custom(row: Any) -> PolicyInfo:
+    return PolicyInfo(
+        row.policy_name, PolicyType.CUSTOM, row.description, row.default_version, row.created_at, row.updated_at
+    )
+
+
+def _custom_row(tx: Connection, account_id: str, name: str, *, lock: bool = False) -> Any:
+    query = select(ram_policies).where(ram_policies.c.account_id == account_id, ram_policies.c.policy_name == name)
+    return tx.execute(query.with_for_update() if lock else query).first()
+
+
+def policy(tx: Connection, account_id: str, policy_type: PolicyType, name: str) -> PolicyInfo:
+    if policy_type == PolicyType.SYSTEM:
+        found = _system(name)
+    else:
+        row = _custom_row(tx, account_id, name)
+        found = _custom(row) if row else None
+    if found is None:
+        raise e.POLICY_NOT_FOUND()
+    return found
+
+
+# -- custom policies and versions -------------------------------------------------------------
+def create_policy(
+    tx: Connection, account_id: str, now: datetime, name: str, document: str, description: str | None
+) -> tuple[PolicyInfo, PolicyVersion]:
+    check_name(name, "PolicyName", POLICY_NAME, 128)
+    text = check_text(description, "Description", 1024)
+    parse_policy(document)  # MalformedPolicyDocument / InvalidParameter.PolicyDocument.Length
+    if _custom_row(tx, account_id, name) is not None:
+        raise e.POLICY_EXISTS()
+    total = tx.execute(select(func.count()).where(ram_policies.c.account_id == account_id)).scalar_one()
+    if total >= e.MAX_CUSTOM_POLICIES:
+        raise e.TOO_MANY_POLICIES(f"An account has at most {e.MAX_CUSTOM_POLICIES} custom policies.")
+    tx.execute(
+        insert(ram_policies).values(
+            account_id=account_id,
+            policy_name=name,
+            description=text,
+            default_version="v1",
+            next_version=2,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    tx.execute(
+        insert(ram_policy_versions).values(
+            account_id=account_id, policy_name=name, version_id="v1", document=document, created_at=now
+        )
+    )
+    info = PolicyInfo(name, PolicyType.CUSTOM, text, "v1", now, now)
+    return info, PolicyVersion("v1", document, True, now)
+
+
+def _versions(tx: Connection, account_id: str, name: str) -> list[Any]:
+    return list(
+        tx.execute(
+            select(ram_policy_versions)
+            .where(ram_policy_versions.c.account_id == account_id, ram_policy_versions.c.policy_name == name)
+            .order_by(ram_policy_versions.c.created_at, func.length(ram_policy_versions.c.version_id))
+        ).all()
+    )
+
+
+def _version_order(version_id: str) -> int:
+    return int(version_id[1:])
+
+
+def list_versions(tx: Connection, account_id: str, policy_type: PolicyType, name: str) -> list[PolicyVersion]:
+    info = policy(tx, account_id, policy_type, name)
+    if policy_type == PolicyType.SYSTEM:
+        return [PolicyVersion(info.default_version, SYSTEM_POLICIES[name].document, True, SYSTEM_POLICY_DATE)]
+    rows = sorted(_versions(tx, account_id, name), key=lambda row: _version_order(row.version_id))
+    return [
+        PolicyVersion(row.version_id, row.document, row.version_id == info.default_version, row.created_at)
+        for row in rows
+    ]
+
+
+def get_version(tx: Connection, account_id: str, policy_type: PolicyType, name: str, version_id: str) -> PolicyVersion:
+    if not VERSION_ID.fullmatch(version_id):
+        raise e.INVALID_VERSION_ID()
+    for version in list_versions(tx, account_id, policy_type, name):
+        if version.version_id == version_id:
+            return version
+    raise e.POLICY_VERSION_NOT_FOUND()
+
+
+def default_version(tx: Connection, account_id: str, policy_type: PolicyType, name: str) -> PolicyVersion:
+    info = policy(tx, account_id, policy_type, name)
+    return get_version(tx, account_id, policy_type, name, info.default_version)
+
+
+def create_version(
+    tx: Connection,
+    account_id: str,
+    now: datetime,
+    name: str,
+    document: str,
+    *,
+    set_as_default: bool = False,
+    rotate: str | None = None,
+) -> PolicyVersion:
+    strategy = rotate or ROTATE_NONE
+    if strategy not in (ROTATE_NONE, ROTATE_DELETE_OLDEST):
+        raise e.INVALID_ROTATE_STRATEGY()
+    row = _custom_row(tx, account_id, name, lock=True)
+    if row is None:
+        raise e.POLICY_NOT_FOUND()
+    parse_policy(document)
+    versions = _versions(tx, account_id, name)
+    if len(versions) >= e.MAX_VERSIONS:
+        candidates = [v for v in versions if v.version_id != row.default_version]
+        if strategy != ROTATE_DELETE_OLDEST or not candidates:
+            raise e.TOO_MANY_VERSIONS(f"A policy has at most {e.MAX_VERSIONS} versions.")
+        oldest = min(candidates, key=lambda v: _version_order(v.version_id))
+        _delete_version_row(tx, account_id, name, oldest.version_id)
+    version_id = f"v{row.next_version}"
+    tx.execute(
+        insert(ram_policy_versions).values(
+            account_id=account_id, policy_name=name, version_id=version_id, document=document, created_at=now
+        )
+    )
+    values: dict[str, Any] = {"next_version": row.next_version + 1, "updated_at": now}
+    if set_as_default:
+        values["default_version"] = version_id
+    tx.execute(update(ram_policies).where(ram_policies.c.seq == row.seq).values(**values))
+    return PolicyVersion(version_id, document, set_as_default, now)
+
+
+def set_default_version(tx: Connection, account_id: str, now: datetime, name: str, version_id: str) -> None:
+    get_version(tx, account_id, PolicyType.CUSTOM, name, version_id)
+    tx.execute(
+        update(ram_policies)
+        .where(ram_policies.c.account_id == account_id, ram_policies.c.policy_name == name)
+        .values(default_version=version_id, updated_at=now)
+    )
+
+
+def _delete_version_row(tx: Connection, account_id: str, name: str, version_id: str) -> None:
+    tx.execute(
+        delete(ram_policy_versions).where(
+            ram_policy_versions.c.account_id == account_id,
+            ram_policy_versions.c.policy_name == name,
+            ram_policy_versions.c.version_id == version_id,
+        )
+    )
+
+
+def delete_version(tx: Connection, account_id: str, name: str, version_id: str) -> None:
+    version = get_version(tx, account_id, PolicyType.CUSTOM, name, version_id)
+    if version.is_default:
+        raise e.DEFAULT_VERSION()
+    _delete_version_row(tx, account_id, name, version_id)
+
+
+def delete_policy(tx: Connection, account_id: str, name: str, *, cascading: bool = False) -> None:
+    """DeletePolicy: refused while attached or holding non-default versions, unless ``cascading``
+    (which detaches it everywhere and deletes every version first)."""
+    row = _custom_row(tx, account_id, name, lock=True)
+    if row is None:
+        raise e.POLICY_NOT_FOUND()
+    where = (
+        ram_policy_attachments.c.account_id == account_id,
+        ram_policy_attachments.c.policy_type == PolicyType.CUSTOM.value,
+        ram_policy_attachments.c.policy_name == name,
+    )
+    if not cascading:
+        attached = Counter(tx.execute(select(ram_policy_attachments.c.principal_type).where(*where)).scalars())
+        conflicts: tuple[tuple[str, ErrorSpec], ...] = (
+            ("User", e.POLICY_ON_USER),
+            ("Group", e.POLICY_ON_GROUP),
+            ("Role", e.POLICY_ON_ROLE),
+        )
+        for principal_type, spec in conflicts:
+            if attached[principal_type]:
+                raise spec()
+        if len(_versions(tx, account_id, name)) > 1:
+            raise e.POLICY_HAS_VERSIONS()
+    tx.execute(delete(ram_policy_attachments).where(*where))
+    tx.execute(
+        delete(ram_policy_versions).where(
+            ram_policy_versions.c.account_id == account_id, ram_policy_versions.c.policy_name == name
+        )
+    )
+    tx.execute(delete(ram_policies).where(ram_policies.c.seq == row.seq))
+
+
+def attachment_counts(tx: Connection, account_id: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """How many principals each (type, name) policy is attached to."""
+    wanted = list(keys)
+    counts = dict.fromkeys(wanted, 0)
+    if not wanted:
+        return counts
+    a = ram_policy_attachments
+    rows = tx.execute(
+        select(a.c.policy_type, a.c.policy_name, func.count())
+        .where(a.c.account_id == account_id, a.c.policy_name.in_({name for _, name in wanted}))
+        .group_by(a.c.policy_type, a.c.policy_name)
+    ).all()
+    for policy_type, name, number in rows:
+        if (policy_type, name) in counts:
+            counts[(policy_type, name)] = int(number)
+    return counts
+
+
+def list_policies(
+    tx: Connection, account_id: str, policy_type: PolicyType | None, marker: str | None, max_items: int
+) -> tuple[list[PolicyInfo], str | None]:
+    """System policies first (positions 1..n), then custom ones (n + seq): one opaque Marker for both."""
+    after = directory.decode_marker(marker) if marker else 0
+    system = list(SYSTEM_POLICIES)
+    listed: list[tuple[int, PolicyInfo]] = []
+    if policy_type in (None, PolicyType.SYSTEM):
+        for position, name in enumerate(system, 1):
+            info = _system(name)
+            if position > after and info is not None:
+                listed.append((position, info))
+    if policy_type in (None, PolicyType.CUSTOM) and len(listed) <= max_items:
+        rows = tx.execute(
+            select(ram_policies)
+            .where(ram_policies.c.account_id == account_id, ram_policies.c.seq > max(0, after - len(system)))
+            .order_by(ram_policies.c.seq)
+            .limit(max_items + 1)
+        ).all()
+        listed.extend((len(system) + row.seq, _custom(row)) for row in rows)
+    more = len(listed) > max_items
+    listed = listed[:max_items]
+    return [info for _, info in listed], directory.encode_marker(listed[-1][0]) if more else None
+
+
+# -- attachments ------------------------------------------------------------------------------
+_ATTACH_ERRORS: dict[str, tuple[ErrorSpec, ErrorSpec, ErrorSpec]] = {
+    # principal type: (already attached, not attached, too many)
+    "User": (e.USER_HAS_POLICY, e.USER_POLICY_NOT_FOUND, e.TOO_MANY_USER_POLICIES),
+    "Group": (e.GROUP_HAS_POLICY, e.GROUP_POLICY_NOT_FOUND, e.TOO_MANY_GROUP_POLICIES),
+    "Role": (e.ROLE_HAS_POLICY, e.ROLE_POLICY_NOT_FOUND, e.TOO_MANY_ROLE_POLICIES),
+}
+
+
+def principal_id(tx: Connection, account_id: str, principal_type: str, name: str) -> str:
+    """The id of the user, group or role named ``name`` (its EntityNotExist error otherwise)."""
+    if principal_type == "User":
+        return directory.user(tx, account_id, name).user_id
+    if principal_type == "Group":
+        return directory.group(tx, account_id, name).group_id
+    return directory.role(tx, account_id, name).role_id
+
+
+def attach(
+    tx: Connection,
+    account_id: str,
+    now: datetime,
+    principal_type: str,
+    principal_name: str,
+    policy_type: PolicyType,
+    policy_name: str,
+) -> None:
+    already, _, too_many = _ATTACH_ERRORS[principal_type]
+    owner = principal_id(tx, account_id, principal_type, principal_name)
+    policy(tx, account_id, policy_type, policy_name)
+    a = ram_policy_attachments
+    mine = tx.execute(
+        select(a.c.policy_type, a.c.policy_name).where(a.c.principal_type == principal_type, a.c.principal_id == owner)
+    ).all()
+    if (policy_type.value, policy_name) in {(row.policy_type, row.policy_name) for row in mine}:
+        raise already()
+    same_type = sum(1 for row in mine if row.policy_type == policy_type.value)
+    limit = e.MAX_SYSTEM_POLICIES_PER_ENTITY if policy_type == PolicyType.SYSTEM else e.MAX_CUSTOM_POLICIES_PER_ENTITY
+    if same_type >= limit:
+        raise too_many(f"At most {limit} {policy_type.value.lower()} policies per {principal_type.lower()}.")
+    tx.execute(
+        insert(a).values(
+            account_id=account_id,
+            principal_type=principal_type,
+            principal_id=owner,
+            policy_type=policy_type.value,
+            policy_name=policy_name,
+            attached_at=now,
+        )
+    )
+
+
+def detach(
+    tx: Connection,
+    account_id: str,
+    principal_type: str,
+    principal_name: str,
+    policy_type: PolicyType,
+    policy_name: str,
+) -> None:
+    _, missing, _ = _ATTACH_ERRORS[principal_type]
+    owner = principal_id(tx, account_id, principal_type, principal_name)
+    policy(tx, account_id, policy_type, policy_name)
+    a = ram_policy_attachments
+    removed = tx.execute(
+        delete(a).where(
+            a.c.principal_type == principal_type,
+            a.c.principal_id == owner,
+            a.c.policy_type == policy_type.value,
+            a.c.policy_name == policy_name,
+        )
+    ).rowcount
+    if not removed:
+        raise missing()
+
+
+def policies_of(
+    tx: Connection, account_id: str, principal_type: str, principal_name: str
+) -> list[tuple[PolicyInfo, datetime]]:
+    """ListPoliciesFor{User,Group,Role}: the policies attached directly, oldest first."""
+    owner = principal_id(tx, account_id, principal_type, principal_name)
+    a, p = ram_policy_attachments, ram_policies
+    rows = tx.execute(
+        select(a.c.policy_type, a.c.policy_name, a.c.attached_at, p.c.description, p.c.default_version)
+        .select_from(
+            a.outerjoin(
+                p,
+                and_(
+                    a.c.policy_type == PolicyType.CUSTOM.value,
+                    p.c.account_id == a.c.account_id,
+                    p.c.policy_name == a.c.policy_name,
+                ),
+            )
+        )
+        .where(a.c.principal_type == principal_type, a.c.principal_id == owner)
+        .order_by(a.c.attached_at)
+    ).all()
+    result: list[tuple[PolicyInfo, datetime]] = []
+    for row in rows:
+        if row.policy_type == PolicyType.SYSTEM.value:
+            info = _system(row.policy_name)
+        elif row.default_version is not None:
+            info = PolicyInfo(
+                row.policy_name,
+                PolicyType.CUSTOM,
+                row.description,
+                row.default_version,
+                row.attached_at,
+                row.attached_at,
+            )
+        else:
+            info = None
+        if info is not None:
+            result.append((info, row.attached_at))
+    return result
+
+
+def entities_for_policy(
+    tx: Connection, account_id: str, policy_type: PolicyType, name: str
+) -> dict[str, list[tuple[Any, datetime]]]:
+    """ListEntitiesForPolicy: users, groups and roles (rows) the policy is attached to, with dates."""
+    policy(tx, account_id, policy_type, name)
+    a = ram_policy_attachments
+    base = (a.c.account_id == account_id, a.c.policy_type == policy_type.value, a.c.policy_name == name)
+    found: dict[str, list[tuple[Any, datetime]]] = {}
+    for principal_type, table, id_column in (
+        ("User", ram_users, ram_users.c.user_id),
+        ("Group", ram_groups, ram_groups.c.group_id),
+        ("Role", ram_roles, ram_roles.c.role_id),
+    ):
+        rows = tx.execute(
+            select(table, a.c.attached_at)
+            .join(a, a.c.principal_id == id_column)
+            .where(*base, a.c.principal_type == principal_type)
+            .order_by(a.c.attached_at)
+        ).all()
+        found[principal_type] = [(row, row.attached_at) for row in rows]
+    return found
+
+
+# -- what is in force for a principal (one query per authorised call) ------------------------
+def in_force(tx: Connection, account_id: str, principal_type: str, principal_id: str) -> list[InForce]:
+    """The default versions of every policy attached to a user (directly or through its groups) or
+    to a role, in one query.  System policies come back with an empty document (they live in code)."""
+    a, p, v, m = ram_policy_attachments, ram_policies, ram_policy_versions, ram_group_members
+    if principal_type == "User":
+        owner = or_(
+            and_(a.c.principal_type == "User", a.c.principal_id == principal_id),
+            and_(
+                a.c.principal_type == "Group",
+                a.c.principal_id.in_(select(m.c.group_id).where(m.c.user_id == principal_id).scalar_subquery()),
+            ),
+        )
+    else:
+        owner = and_(a.c.principal_type == principal_type, a.c.principal_id == principal_id)
+    rows = tx.execute(
+        select(a.c.principal_type, a.c.policy_type, a.c.policy_name, p.c.default_version, v.c.document)
+        .select_from(
+            a.outerjoin(
+                p,
+                and_(
+                    a.c.policy_type == PolicyType.CUSTOM.value,
+                    p.c.account_id == a.c.account_id,
+                    p.c.policy_name == a.c.policy_name,
+                ),
+            ).outerjoin(
+                v,
+                and_(
+                    v.c.account_id == p.c.account_id,
+                    v.c.policy_name == p.c.policy_name,
+                    v.c.version_id == p.c.default_version,
+                ),
+            )
+        )
+        .where(a.c.account_id == account_id, owner)
+        .order_by(a.c.principal_type.desc(), a.c.attached_at)
+    ).all()
+    result: list[InForce] = []
+    for row in rows:
+        if row.policy_type == PolicyType.SYSTEM.value:
+            system = SYSTEM_POLICIES.get(row.policy_name)
+            if system is not None:
+                result.append(InForce(row.principal_type, PolicyType.SYSTEM, system.name, system.version, ""))
+        elif row.document is not None:
+            result.append(
+                InForce(row.principal_type, PolicyType.CUSTOM, row.policy_name, row.default_version, row.document)
+            )
+    return result
+
+
+def missing_attachment_error(principal_type: str) -> ErrorSpec:
+    return _ATTACH_ERRORS[principal_type][1]
