@@ -120,27 +120,27 @@ class SequenceState:
 
     def _lost(self, seq: int, units: int | None) -> int:
         assert self.last_seq is not None
+        rfc = None if self.last_units is None else _signed(seq - (self.last_seq + self.last_units))
         if self.version != 10:
-            if self.last_units is None:
-                return 0
-            return _forward(seq - (self.last_seq + self.last_units))
-        rfc = None if self.last_units is None else _forward(seq - (self.last_seq + self.last_units))
-        inclusive = None if units is None else _forward(seq - units - self.last_seq)
+            return max(rfc or 0, 0)
+        inclusive = None if units is None else _signed(seq - units - self.last_seq)
         if self.profile is Profile.UNKNOWN and rfc is not None and inclusive is not None:
             if rfc == 0 and inclusive != 0:
                 self.profile = Profile.RFC
             elif inclusive == 0 and rfc != 0:
                 self.profile = Profile.INCLUSIVE
-            elif rfc == 0:
-                return 0
+        # Until a profile is known, a loss is judged by the RFC rule, and only when it cannot be
+        # explained by the other rule either.
         if self.profile is Profile.INCLUSIVE:
-            return inclusive or 0
-        if rfc is not None:
-            return rfc
-        return inclusive or 0
+            difference = inclusive
+        elif self.profile is Profile.RFC or inclusive is None or inclusive != 0:
+            difference = rfc
+        else:
+            difference = 0
+        return max(difference or 0, 0)
 
 
-def _forward(difference: int) -> int:
-    """A difference of 32-bit sequence numbers, as a count of missing units (0 if behind)."""
+def _signed(difference: int) -> int:
+    """A difference of 32-bit sequence numbers as a signed number (wrap-aware)."""
     difference %= WRAP
-    return difference if difference < HALF else 0
+    return difference - WRAP if difference >= HALF else difference
