@@ -42,7 +42,11 @@ class Change:
 
 
 def apply_change(store: StoreDir, change: Change, *, durable: bool = True) -> None:
-    """Apply ``change``; the caller holds the store lock exclusively."""
+    """Apply ``change``; the caller holds the store lock exclusively.
+
+    If this raises while :func:`journal_pending` is true, the change is committed but not yet
+    fully applied: the caller must keep its temporary files for the roll-forward.
+    """
     if len(change.renames) == 1 and not change.unlinks:
         _run(change.renames, [], durable=durable)  # one rename needs no journal
         return
@@ -51,7 +55,14 @@ def apply_change(store: StoreDir, change: Change, *, durable: bool = True) -> No
         "unlinks": [_rel(store, path) for path in change.unlinks],
     }
     write_json_atomic(store.journal_file, journal, store.tmp_dir, durable=durable)
-    _run(change.renames, change.unlinks, durable=durable)
+    try:
+        _run(change.renames, change.unlinks, durable=durable)
+    except OSError:
+        # From here on the change must complete, never be undone: try once more, and if the
+        # file system still refuses, leave the journal (and its temporary files, which callers
+        # keep while a journal is pending) for the next lock holder to roll forward.
+        log.exception("logstore change interrupted; rolling forward", extra={"store": str(store.path)})
+        _run(change.renames, change.unlinks, durable=durable)
     store.journal_file.unlink()
     if durable:
         fsync_dir(store.meta)
@@ -86,7 +97,7 @@ def _run(renames: Sequence[tuple[Path, Path]], unlinks: Sequence[Path], *, durab
         touched.update((src.parent, dst.parent))
     for path in unlinks:
         try:
-            path.unlink()
+            os.unlink(path)
         except FileNotFoundError:
             continue
         touched.add(path.parent)
@@ -107,7 +118,7 @@ def sweep(store: StoreDir) -> int:
     """
     removed = 0
     with try_exclusive_file_lock(store.writers_lock_file) as no_writer_active:
-        if no_writer_active and store.tmp_dir.is_dir():
+        if no_writer_active and store.tmp_dir.is_dir() and not journal_pending(store):
             for entry in store.tmp_dir.iterdir():
                 entry.unlink(missing_ok=True)
                 removed += 1

@@ -24,7 +24,7 @@ from typing import IO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cenflow.logstore.commit import Change, apply_change, recover, sweep
+from cenflow.logstore.commit import Change, apply_change, journal_pending, recover, sweep
 from cenflow.logstore.fsutil import fsync_dir, make_dirs, temp_path
 from cenflow.logstore.layout import (
     StoreDir,
@@ -104,8 +104,9 @@ def compact_partition(
                     if unchanged:
                         apply_change(store, change, durable=durable)
             finally:
-                for temp, _ in outputs:
-                    temp.unlink(missing_ok=True)  # left only when not committed
+                if not journal_pending(store):  # a pending journal still needs our outputs
+                    for temp, _ in outputs:
+                        temp.unlink(missing_ok=True)  # left only when not committed
             return CompactionResult(
                 store.project, store.logstore, hour_start, len(inputs), len(outputs), rows, committed=unchanged
             )

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
@@ -89,9 +90,10 @@ def order_clause(order: str | Sequence[str] | None) -> str:
 class ReadSession:
     """A sandboxed DuckDB connection whose only data is the view ``log``."""
 
-    def __init__(self, con: Any, limits: QueryLimits) -> None:
+    def __init__(self, con: Any, limits: QueryLimits, sources: list[Path]) -> None:
         self.con = con
         self.limits = limits
+        self.sources = sources  # the data files this session reads (after partition pruning)
 
     def run(self, work: Callable[[Any], T], *, timeout: float | None = None) -> T:
         """Run ``work(con)``, interrupting it after ``timeout`` seconds; DuckDB errors become QueryError."""
@@ -123,7 +125,7 @@ def read_session(
     with snapshot(store, from_ts, to_ts) as taken:
         con = _sandboxed_connection(taken, limits)
         try:
-            session = ReadSession(con, limits)
+            session = ReadSession(con, limits, list(taken.sources))
             session.run(lambda c: _define_views(c, taken, from_ts, to_ts, expression))
             yield session
         finally:

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from cenflow.logstore.commit import Change, apply_change, recover
+from cenflow.logstore.commit import Change, apply_change, journal_pending, recover
 from cenflow.logstore.errors import ConcurrentModification, InvalidRecords
 from cenflow.logstore.fsutil import write_temp
 from cenflow.logstore.layout import (
@@ -102,7 +102,8 @@ def append(
                             table.num_rows,
                         )
             finally:
-                plan.discard()  # the temporary files that were not committed
+                if not journal_pending(store):  # a pending journal still needs our temporary files
+                    plan.discard()  # the temporary files that were not committed
     raise ConcurrentModification(f"append to {store.project}/{store.logstore} lost {_MAX_ATTEMPTS} races")
 
 
