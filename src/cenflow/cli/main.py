@@ -225,12 +225,14 @@ def serve(
 def _register() -> None:
     from cenflow.cli.admin import db_group, worker_command
     from cenflow.cli.dataplane import collector_command, replay_command
+    from cenflow.cli.iam import iam_group
     from cenflow.cli.logs import logs
     from cenflow.cli.sls import sls_group
     from cenflow.cli.topology import topology_group
 
     for command in (sls_group, db_group, worker_command, collector_command, replay_command, logs, topology_group):
         cli.add_command(command)
+    cli.add_command(iam_group)
 
 
 _register()

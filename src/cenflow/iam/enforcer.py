@@ -135,7 +135,7 @@ def _uses_resource_tags(policies: Sequence[CompiledPolicy]) -> bool:
 class Enforcer:
     """The ``Authorizer`` of the gateway (see ``iam.authorizer``)."""
 
-    def __init__(self, cache: PolicyCache, diagnostics: DiagnosticCodec) -> None:
+    def __init__(self, cache: PolicyCache, diagnostics: DiagnosticCodec | None = None) -> None:
         self.cache = cache
         self.diagnostics = diagnostics
 
@@ -183,8 +183,7 @@ class Enforcer:
         if principal.is_root:
             decision = Decision(allowed=True, resource=resources[0] if resources else None)
         elif _uses_resource_tags(compiled):
-            decision = self._per_resource(tx, action, resources, context, attached, session)
-            context = dict(context)
+            decision, context = self._per_resource(tx, action, resources, context, attached, session)
         else:
             decision = evaluate(AuthorizationRequest(action, resources, context), attached, session)
         documents = {(row.type, row.name): row.document for _, _, row in loaded if row.document}
@@ -204,20 +203,25 @@ class Enforcer:
         context: Mapping[str, ContextValue],
         attached: Sequence[AttachedPolicy],
         session: CompiledPolicy | None,
-    ) -> Decision:
+    ) -> tuple[Decision, Mapping[str, ContextValue]]:
+        """Each resource evaluated with its own tags; the decision and the context it was made in."""
         tagged = resource_tags(tx, resources)
-        decisions: list[Decision] = []
+        decisions: list[tuple[Decision, Mapping[str, ContextValue]]] = []
         for resource in resources:
-            with_tags: dict[str, ContextValue] = dict(context)
-            for key, value in tagged.get(resource, {}).items():
-                with_tags[RESOURCE_TAG_PREFIX + key] = value
-            decisions.append(evaluate(AuthorizationRequest(action, resource, with_tags), attached, session))
-        for decision in decisions:
+            # The resource's own tags; a key the context already has (``cenflow iam simulate
+            # --context acs:ResourceTag/...``) wins.
+            with_tags: dict[str, ContextValue] = {
+                RESOURCE_TAG_PREFIX + key: value for key, value in tagged.get(resource, {}).items()
+            }
+            with_tags.update(context)
+            decision = evaluate(AuthorizationRequest(action, resource, with_tags), attached, session)
+            decisions.append((decision, with_tags))
+        for decision, used in decisions:
             if decision.denial is DenialKind.EXPLICIT:
-                return decision
-        for decision in decisions:
+                return decision, used
+        for decision, used in decisions:
             if not decision.allowed:
-                return decision
+                return decision, used
         return decisions[0]
 
     # -- refusing ---------------------------------------------------------------------------
@@ -268,18 +272,17 @@ class Enforcer:
             "AuthPrincipalOwnerId": principal.account_id,
             "AuthPrincipalDisplayName": display_name(principal),
         }
-        encoded = self.diagnostics.encode(
-            diagnostic(
-                account_id=principal.account_id,
-                action=action,
-                resource=resource,
-                principal=who,
-                denial=denial,
-                policy_type=policy_type,
-                context=context,
-                matched=matched,
-            )
+        message = diagnostic(
+            account_id=principal.account_id,
+            action=action,
+            resource=resource,
+            principal=who,
+            denial=denial,
+            policy_type=policy_type,
+            context=context,
+            matched=matched,
         )
+        encoded = self.diagnostics.encode(message) if self.diagnostics is not None else ""
         error = spec(detail)
         error.extra["AccessDeniedDetail"] = {
             "AuthAction": action,
