@@ -3,7 +3,9 @@
 - ``server``: one ``cenflow serve`` for the whole session (root key ``ROOT_ACCESS_KEY_ID``).
   Use it whenever a test does not need its own state.
 - ``server_factory(args=..., env=..., generated_key=...)``: a fresh server with its own data
-  directory, stopped (asserting a clean exit) at the end of the test.
+  directory, stopped (asserting a clean exit) at the end of the test.  For a module-scoped
+  server with extra flags, write a fixture like
+  ``with CenflowServer.in_directory(tmp_path_factory.mktemp("x"), args=["--transition-delay", "0"]) as s:``.
 - ``sdk``: an SDK client on ``server``, parametrised over the three stacks.
 - ``sdk_stack``: just the stack name, parametrised the same way (with ``server.client(stack)``
   or ``server_factory(...).client(stack)`` when the test needs its own server or key).
@@ -28,13 +30,8 @@ ServerFactory = Callable[..., CenflowServer]
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenflowServer]:
-    base = tmp_path_factory.mktemp("session-server")
-    instance = CenflowServer(data_dir=base / "data", log_path=base / "server.log")
-    instance.start()
-    try:
+    with CenflowServer.in_directory(tmp_path_factory.mktemp("session-server")) as instance:
         yield instance
-    finally:
-        instance.close()
     instance.assert_no_errors()
 
 
@@ -51,7 +48,7 @@ def server_factory(tmp_path: Path) -> Iterator[ServerFactory]:
         name: str | None = None,
     ) -> CenflowServer:
         base = tmp_path / (name or f"server{len(started)}")
-        instance = CenflowServer(data_dir=base / "data", log_path=base / "server.log", args=args, env=env or {})
+        instance = CenflowServer.in_directory(base, args=args, env=env or {})
         if generated_key:
             instance.access_key_id = instance.access_key_secret = None
         started.append(instance)

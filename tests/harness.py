@@ -103,6 +103,18 @@ class CenflowServer:
     starts: int = field(default=0, init=False)
     _log_offset: int = field(default=0, init=False, repr=False)
 
+    @classmethod
+    def in_directory(cls, base: Path, **options: Any) -> CenflowServer:
+        """A server (not started) with ``base/data`` as data directory and ``base/server.log``;
+        ``options`` are the other fields (``args=[...]``, ``env={...}``, ...)."""
+        return cls(data_dir=base / "data", log_path=base / "server.log", **options)
+
+    def __enter__(self) -> CenflowServer:
+        return self if self.running else self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # -- addresses ----------------------------------------------------------------------------
     @property
     def endpoint(self) -> str:

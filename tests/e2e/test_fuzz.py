@@ -40,12 +40,8 @@ FUZZ = settings(
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenflowServer]:
     base = tmp_path_factory.mktemp("fuzz-server")
-    server = CenflowServer(data_dir=base / "data", log_path=base / "server.log", args=["--transition-delay", "0"])
-    server.start()
-    try:
+    with CenflowServer.in_directory(base, args=["--transition-delay", "0"]) as server:
         yield server
-    finally:
-        server.close()
     server.assert_no_errors()
 
 

@@ -384,8 +384,7 @@ def test_restart_with_extra_flags(server_factory: Any) -> None:
     with client.signing(timestamp=utc_timestamp(datetime.now(UTC) - timedelta(minutes=5))):
         failure = api_error(client.describe_child_instance_regions)
     assert failure.code == "InvalidTimeStamp.Expired"
-    assert "1 minutes" in failure.message
-    server.restart(args=[])
+    server.restart(args=[])  # back to the default window of 15 minutes
     with client.signing(timestamp=utc_timestamp(datetime.now(UTC) - timedelta(minutes=5))):
         assert client.describe_child_instance_regions()["Regions"]["Region"]
 
