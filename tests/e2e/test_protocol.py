@@ -432,3 +432,30 @@ def test_the_cenflow_entry_point() -> None:
     result = subprocess.run([str(entry_point), "--help"], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     assert "serve" in result.stdout
+
+
+# -- parameter values survive the round trip through every signer and decoder -------------------------
+AWKWARD_VALUES = [
+    "prod a*b~c/d",  # §5.2 of the reference: space, "*", "~", "/"
+    "a+b&c=d%20e",  # form-encoding separators and an escape that must stay literal
+    "%",
+    "%FF",
+    "中文 値",
+    "emoji 😀",
+    "'\"<>#?[]{}|\\^`",
+    "a;b,c:d@e$f!g(h)",
+]
+
+
+def test_awkward_values_arrive_intact(server_factory: Any) -> None:
+    server: CenflowServer = server_factory()
+    created: dict[str, tuple[str, str]] = {}
+    for stack in STACKS:
+        client = server.client(stack)
+        for value in AWKWARD_VALUES:
+            cen_id = client.invoke("CreateCen", {"Name": "awkward", "Description": value})["CenId"]
+            created[cen_id] = (stack, value)
+    described = server.client(STACKS[0]).invoke("DescribeCens", {"PageSize": 50})
+    descriptions = {cen["CenId"]: cen.get("Description") for cen in described["Cens"]["Cen"]}
+    for cen_id, (stack, value) in created.items():
+        assert descriptions[cen_id] == value, (stack, value)
