@@ -474,7 +474,7 @@ def in_force(tx: Connection, account_id: str, principal_type: str, principal_id:
             and_(a.c.principal_type == "User", a.c.principal_id == principal_id),
             and_(
                 a.c.principal_type == "Group",
-                a.c.principal_id.in_(select(m.c.group_id).where(m.c.user_id == principal_id).scalar_subquery()),
+                a.c.principal_id.in_(select(m.c.group_id).where(m.c.user_id == principal_id)),
             ),
         )
     else:
