@@ -91,7 +91,7 @@ def test_a_window_replaced_during_compaction_makes_it_give_up_without_losing_the
     assert not result.committed
     assert len(data_files(store)) == 3
     rows = store.query_rows(PROJECT, LOGSTORE, where='"window-start" = 1717200060')
-    assert [r["bytes"] for r in rows] == [1099, 2099]
+    assert sorted(r["bytes"] for r in rows) == [1099, 2099]
     assert list(store.store_dir(PROJECT, LOGSTORE).tmp_dir.iterdir()) == []
 
 

@@ -7,6 +7,7 @@ processes at once: all coordination is through files under the root (see ``READM
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,11 +22,14 @@ from cenflow.logstore.layout import TRASH_DIR, StoreDir, WindowKey, list_stores
 from cenflow.logstore.query import DEFAULT_LIMITS, QueryLimits
 from cenflow.logstore.schema import WINDOW_START
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class MaintenanceReport:
     compacted: list[compaction.CompactionResult]
     retention: list[retention.RetentionResult]
+    failed: list[str]  # "project/logstore: error" for every logstore whose upkeep failed
 
 
 class LogStore:
@@ -98,12 +102,24 @@ class LogStore:
         ]
 
     def maintain(self, *, now: float | None = None, default_retention_days: int | None = None) -> MaintenanceReport:
-        """One round of background upkeep: retention, then compaction, for every logstore."""
+        """One round of background upkeep: retention, then compaction, for every logstore.
+
+        A logstore whose upkeep fails (a corrupt file, a full disk) is logged and reported in
+        ``failed``; the others are still maintained.
+        """
         now = time.time() if now is None else now
-        dropped = self.apply_retention(now=now, default_days=default_retention_days)
-        compacted = self.compact(now=now)
+        report = MaintenanceReport([], [], [])
+        for store in list_stores(self.root):
+            try:
+                report.retention.append(
+                    retention.apply_retention(store, now=now, default_days=default_retention_days, durable=self.durable)
+                )
+                report.compacted.extend(compaction.compact_store(store, now=now, durable=self.durable))
+            except Exception as exc:  # one broken logstore must not stop the upkeep of the others
+                log.exception("logstore upkeep failed", extra={"project": store.project, "logstore": store.logstore})
+                report.failed.append(f"{store.project}/{store.logstore}: {exc}")
         empty_trash(self.root / TRASH_DIR)
-        return MaintenanceReport(compacted, dropped)
+        return report
 
     def drop_logstore(self, project: str, logstore: str) -> bool:
         return retention.drop_store(self.root, self.store_dir(project, logstore), durable=self.durable)

@@ -34,7 +34,7 @@ from cenflow.logstore.query import (
 )
 from cenflow.logstore.schema import WINDOW_START
 
-STREAM_LIMITS = QueryLimits(timeout_seconds=None, memory_limit="256MB", threads=1)
+STREAM_LIMITS = QueryLimits(timeout_seconds=None, memory_limit="128MB", threads=1)
 
 
 def encode_row(row: dict[str, Any]) -> bytes:

@@ -86,7 +86,7 @@ def append(
     table = conform_records(records, writer_id)
     if table.num_rows == 0:
         return AppendResult((), (), 0)
-    windows = split_by_window(table)
+    windows = split_by_window(table, writer_id)
     for _ in range(_MAX_ATTEMPTS):
         with shared_file_lock(store.writers_lock_file):
             plan = _prepare(store, windows, durable=durable)
@@ -107,9 +107,8 @@ def append(
     raise ConcurrentModification(f"append to {store.project}/{store.logstore} lost {_MAX_ATTEMPTS} races")
 
 
-def split_by_window(table: pa.Table) -> list[tuple[WindowKey, pa.Table]]:
-    """Cut ``table`` (conformed, with ``writer-id``) into one table per window key."""
-    writer_id = table.column("writer-id")[0].as_py()
+def split_by_window(table: pa.Table, writer_id: str) -> list[tuple[WindowKey, pa.Table]]:
+    """Cut ``table`` (conformed records of ``writer_id``) into one table per window key."""
     table = table.sort_by([(FLOW_LOG_ID, "ascending"), (WINDOW_START, "ascending")]).combine_chunks()
     flows = pc.dictionary_encode(table.column(FLOW_LOG_ID)).combine_chunks()
     flow_codes = flows.indices.to_numpy(zero_copy_only=False)
