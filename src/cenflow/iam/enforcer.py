@@ -64,6 +64,7 @@ _ARN = re.compile(r"acs:(?:cbn|cen):[^:]*:[^:]*:([A-Za-z]+)/(.+)")
 _TAG_TYPES: Mapping[str, tuple[str, ...]] = {
     "flowlog": (types.FLOWLOG,),
     "cen": (types.CEN,),
+    "ceninstance": (types.CEN,),
     "centransitrouter": (types.TRANSIT_ROUTER,),
     "centransitrouterattachment": (types.VPC_ATTACHMENT, types.VBR_ATTACHMENT, types.PEER_ATTACHMENT),
 }
