@@ -333,7 +333,9 @@ def compact_command(
 def retention_group() -> None:
     """Show, set and apply how long each logstore keeps its records.
 
-    Retention drops whole hours once they ended RETENTION days ago.
+    Retention drops whole hours once they ended at least the retention period ago; a logstore
+    without a retention keeps everything unless --default-days gives one.  The server applies
+    retention periodically, syncing each logstore's retention from its SLS catalogue entry.
     """
 
 
