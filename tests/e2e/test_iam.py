@@ -691,3 +691,29 @@ def test_caller_identity_of_root_and_users(iam_server: CenflowServer, ram: Any, 
     them = sts_client(iam_server, key.key_id, key.secret).get_caller_identity().body
     assert (them.identity_type, them.arn) == ("RAMUser", f"acs:ram::{account_id}:user/{key.user}")
     assert them.user_id == them.principal_id
+
+
+# -- cenflow iam beside a running server ----------------------------------------------------------
+def test_cli_bootstraps_a_user_the_server_accepts(iam_server: CenflowServer, flowlogs: list[FlowLog]) -> None:
+    import subprocess
+    import sys
+
+    def cenflow_iam(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "cenflow.cli.main", "iam", *args, "--data-dir", str(iam_server.data_dir)]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    name = unique("cli-user")
+    created = cenflow_iam("create-user", name, "--policy", "AliyunCENReadOnlyAccess", "--format", "json")
+    assert created.returncode == 0, created.stderr
+    key = json.loads(created.stdout)
+    client = cbn_client(iam_server, STACK_C, key["AccessKeyId"], key["AccessKeySecret"])
+    listed = client.invoke("DescribeFlowlogs", {"RegionId": "cn-hangzhou"})["FlowLogs"]["FlowLog"]
+    assert flowlogs[0].flow_log_id in [f["FlowLogId"] for f in listed]
+    decision = cenflow_iam(
+        "simulate", "--principal", f"user/{name}", "--action", "cen:ActiveFlowLog", "--resource", "*"
+    )
+    assert decision.returncode == 2
+    assert decision.stdout.startswith("DENY")
+    assert cenflow_iam("set-key-status", name, key["AccessKeyId"], "Inactive").returncode == 0
+    failure = api_error(client.invoke, "DescribeCens", {})
+    assert (failure.code, failure.status) == ("InvalidAccessKeyId.Inactive", 400)
