@@ -32,6 +32,7 @@ from cenflow.flow.elements import Value
 from cenflow.flow.pending import PendingSets
 from cenflow.flow.records import OptionsEffects, options_effects
 from cenflow.flow.registry import TemplateRegistry
+from cenflow.flow.sequence import LATE, RESTART
 from cenflow.flow.sinks import ColumnSink, DictSink, OptionsRecord, iter_records
 from cenflow.flow.streams import ExporterStream, MessageContext
 from cenflow.flow.template_store import TemplateStore
@@ -51,6 +52,7 @@ from cenflow.flow.wire import (
 )
 
 Sink = ColumnSink | DictSink
+MAX_SAMPLERS = 1024  # sampler ids remembered per stream (routers have a handful)
 
 
 class Datagram(NamedTuple):
@@ -76,19 +78,20 @@ class DecodedBatch:
     options: list[OptionsRecord] = field(default_factory=list)
 
 
-@dataclass(slots=True)
 class _Message:
     """What one datagram changes, applied only once the whole datagram has parsed."""
 
-    stream: ExporterStream
-    sequence: int
-    units: int | None
-    export_ms: int
-    uptime_ms: int
-    late: bool
-    effects: list[OptionsEffects] = field(default_factory=list)
-    pending: list[tuple[int, bytes]] = field(default_factory=list)
-    learned: list[int] = field(default_factory=list)
+    __slots__ = ("context", "effects", "learned", "pending", "sequence", "state", "units")
+
+    def __init__(self, context: MessageContext, sequence: int, units: int | None, state: int) -> None:
+        self.context = context
+        self.sequence = sequence
+        self.units = units
+        self.state = state  # IN_ORDER, LATE or RESTART (sequence.check)
+        # Allocated when needed: most datagrams only carry data of known templates.
+        self.effects: list[OptionsEffects] | None = None
+        self.pending: list[tuple[int, bytes]] | None = None
+        self.learned: list[int] | None = None
 
 
 class FlowDecoder:
@@ -167,22 +170,25 @@ class FlowDecoder:
         self._commit(message, now, sink)
 
     def _commit(self, message: _Message, now: float, sink: Sink) -> None:
-        stream = message.stream
-        for effect in message.effects:
-            self._apply_options(stream, effect)
-        if message.late:
+        context = message.context
+        stream = context.stream
+        if message.effects:
+            for effect in message.effects:
+                self._apply_options(stream, effect)
+        if message.state == LATE:
             self.counters.sequence_late += 1
         else:
-            lost = stream.sequence.account(message.sequence, message.units, message.export_ms, message.uptime_ms)
+            lost = stream.sequence.account(message.sequence, message.units, context.export_ms, context.uptime_ms)
             if lost:
                 self.counters.sequence_gaps += 1
                 self.counters.sequence_lost += lost
-        context = MessageContext(stream, message.export_ms, message.uptime_ms, 0)
-        for template_id, body in message.pending:
-            kept, dropped = self.pending.add(template_id, body, context, now)
-            self.counters.pending_dropped += dropped + (0 if kept else 1)
-        for template_id in message.learned:
-            self._release_pending(stream, template_id, now, sink)
+        if message.pending:
+            for template_id, body in message.pending:
+                kept, dropped = self.pending.add(template_id, body, context, now)
+                self.counters.pending_dropped += dropped + (0 if kept else 1)
+        if message.learned:
+            for template_id in message.learned:
+                self._release_pending(stream, template_id, now, sink)
 
     def _release_pending(self, stream: ExporterStream, template_id: int, now: float, sink: Sink) -> None:
         waiting = self.pending.take(stream, template_id)
@@ -208,7 +214,7 @@ class FlowDecoder:
         if effect.rate:
             if effect.sampler_id is None:
                 stream.default_rate = effect.rate
-            else:
+            elif effect.sampler_id in stream.sampler_rates or len(stream.sampler_rates) < MAX_SAMPLERS:
                 stream.sampler_rates[effect.sampler_id] = effect.rate
         if effect.boot_ms is not None:
             stream.boot_ms = effect.boot_ms
@@ -219,15 +225,22 @@ class FlowDecoder:
         stream.forget_exporter_state()
         self.counters.pending_dropped += self.pending.drop_stream(stream)
 
+    def _stream(self, datagram: Datagram, version: int, domain: int, now: float) -> ExporterStream:
+        return self.registry.stream((datagram.exporter, datagram.port, version, domain), now)
+
+    def _check_sequence(self, stream: ExporterStream, sequence: int, export_ms: int, uptime_ms: int) -> int:
+        state = stream.sequence.check(sequence, export_ms, uptime_ms)
+        if state == RESTART:
+            self._restart(stream)
+        return state
+
     def _v5(self, payload: bytes, datagram: Datagram, now: float, sink: Sink) -> _Message:
         header = v5.parse_header(payload)
-        stream = self.registry.stream(StreamKey(datagram.exporter, datagram.port, 5, header.domain), now)
-        verdict = stream.sequence.check(header.sequence, header.export_ms, header.uptime_ms)
-        if verdict.restart:
-            self._restart(stream)
-        ctx = sink.context(MessageContext(stream, header.export_ms, header.uptime_ms, header.rate))
-        sink.v5(memoryview(payload), header.records, ctx)
-        return _Message(stream, header.sequence, header.records, header.export_ms, header.uptime_ms, verdict.late)
+        stream = self._stream(datagram, 5, header.domain, now)
+        state = self._check_sequence(stream, header.sequence, header.export_ms, header.uptime_ms)
+        context = MessageContext(stream, header.export_ms, header.uptime_ms, header.rate)
+        sink.v5(memoryview(payload), header.records, sink.context(context))
+        return _Message(context, header.sequence, header.records, state)
 
     def _templated(self, payload: bytes, version: int, datagram: Datagram, now: float, sink: Sink) -> _Message:
         if version == 9:
@@ -241,47 +254,65 @@ class FlowDecoder:
             uptime_ms, export_ms, start, end = -1, export_s * 1000, IPFIX_HEADER.size, length
             template_set, options_set = IPFIX_TEMPLATE_SET, IPFIX_OPTIONS_SET
         sets = split_sets(payload, start, end)  # framing is checked before anything is learned
-        stream = self.registry.stream(StreamKey(datagram.exporter, datagram.port, version, domain), now)
-        verdict = stream.sequence.check(sequence, export_ms, uptime_ms)
-        if verdict.restart:
-            self._restart(stream)
-        message = _Message(stream, sequence, 1 if version == 9 else 0, export_ms, uptime_ms, verdict.late)
+        stream = self._stream(datagram, version, domain, now)
+        state = self._check_sequence(stream, sequence, export_ms, uptime_ms)
         context = MessageContext(stream, export_ms, uptime_ms, 0)
+        message = _Message(context, sequence, 1 if version == 9 else None, state)
         ctx = sink.context(context)
         view = memoryview(payload)
+        templates = stream.templates
+        lifetime = self.registry.template_lifetime
         records = 0
         unknown = False
         for set_id, body_start, body_end in sets:
             if set_id >= MIN_DATA_SET_ID:
-                active = self.registry.lookup(stream, set_id, now)
+                active = templates.get(set_id)
+                if active is not None and now - active.last_seen > lifetime:
+                    active = self.registry.lookup(stream, set_id, now)  # expires it
                 if active is None:
                     self.counters.template_misses += 1
+                    if message.pending is None:
+                        message.pending = []
                     message.pending.append((set_id, bytes(view[body_start:body_end])))
                     unknown = True
-                elif active.template.kind is TemplateKind.OPTIONS:
-                    for raw in iter_records(active.template, view, body_start, body_end):
-                        message.effects.append(options_effects(active.template, raw))
-                        sink.add_options(active.template, raw, context)
-                        records += 1
-                else:
+                elif active.layout is not None or active.varlen is not None:
                     records += sink.data(active, view, body_start, body_end, ctx, set_id)
+                else:
+                    records += self._options_set(active.template, view, body_start, body_end, message, sink)
             elif set_id in (template_set, options_set):
-                kind = TemplateKind.DATA if set_id == template_set else TemplateKind.OPTIONS
-                parse = parse_template_set if kind is TemplateKind.DATA else parse_options_template_set
-                for definition in parse(payload, body_start, body_end, version):
-                    self.counters.template_records += 1
-                    if not definition.fields:
-                        self.registry.withdraw(stream, definition.template_id, kind)
-                        continue
-                    learned = self.registry.learn(
-                        stream, definition.template_id, kind, definition.fields, definition.scope_field_count, now
-                    )
-                    if learned is not None:
-                        message.learned.append(definition.template_id)
+                self._template_set(payload, body_start, body_end, set_id == template_set, message, now)
             # other set ids are reserved: skipped
-        if version == 10:
-            message.units = None if unknown else records
+        if version == 10 and not unknown:
+            message.units = records
         return message
+
+    def _options_set(
+        self, template: Template, view: memoryview, start: int, end: int, message: _Message, sink: Sink
+    ) -> int:
+        records = iter_records(template, view, start, end)
+        if message.effects is None:
+            message.effects = []
+        for raw in records:
+            message.effects.append(options_effects(template, raw))
+            sink.add_options(template, raw, message.context)
+        return len(records)
+
+    def _template_set(self, payload: bytes, start: int, end: int, data: bool, message: _Message, now: float) -> None:
+        stream = message.context.stream
+        kind = TemplateKind.DATA if data else TemplateKind.OPTIONS
+        parse = parse_template_set if data else parse_options_template_set
+        for definition in parse(payload, start, end, stream.version):
+            self.counters.template_records += 1
+            if not definition.fields:
+                self.registry.withdraw(stream, definition.template_id, kind)
+                continue
+            learned = self.registry.learn(
+                stream, definition.template_id, kind, definition.fields, definition.scope_field_count, now
+            )
+            if learned is not None:
+                if message.learned is None:
+                    message.learned = []
+                message.learned.append(definition.template_id)
 
     # -- housekeeping ----------------------------------------------------------------------
 

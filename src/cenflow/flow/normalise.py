@@ -57,25 +57,29 @@ class RecordContext:
     sampler_rates: list[dict[int, int]]  # per stream: samplerId/selectorId -> rate
 
 
-def uint_column(records: npt.NDArray[Any], layout: RecordLayout, role: str) -> U64 | None:
-    """The role's values as uint64, whatever width the exporter chose; None if absent."""
+def uint_column(
+    records: npt.NDArray[Any], layout: RecordLayout, role: str, dtype: type[np.unsignedinteger[Any]] = np.uint64
+) -> npt.NDArray[Any] | None:
+    """The role's values as `dtype` (uint64 unless a narrower column is wanted), whatever width
+    the exporter chose; None if absent."""
     width = layout.widths.get(role)
     if width is None:
         return None
     column = records[role]
     if width in (1, 2, 4, 8):
-        return column.astype(np.uint64)
+        return column.astype(dtype)
     value = np.zeros(len(records), dtype=np.uint64)
     for i in range(width):
         value = (value << np.uint64(8)) | column[:, i].astype(np.uint64)
-    return value
+    return value.astype(dtype, copy=False)
 
 
-def mapped_ipv4(values: U64 | None, n: int) -> npt.NDArray[np.void]:
-    words = np.zeros((n, 4), dtype=">u4")
+def mapped_ipv4(values: npt.NDArray[Any] | None, n: int) -> npt.NDArray[np.void]:
+    """IPv4-mapped 16-byte addresses from 32-bit values (the raw big-endian column is fastest)."""
+    words = np.empty((n, 4), dtype=">u4")
+    words[:, :2] = 0
     words[:, 2] = 0xFFFF
-    if values is not None:
-        words[:, 3] = values
+    words[:, 3] = 0 if values is None else values
     return words.view("V16").reshape(n)
 
 
@@ -88,8 +92,8 @@ def _addresses(
     zero16 = np.zeros(n, dtype="V16")
     if not has4 and not has6:
         return zero16, zero16, np.zeros(n, dtype=np.uint8)
-    src4 = uint_column(records, layout, "src4")
-    dst4 = uint_column(records, layout, "dst4")
+    src4 = records["src4"] if "src4" in widths else None  # raw big-endian: copied as is
+    dst4 = records["dst4"] if "dst4" in widths else None
     if not has6:
         return mapped_ipv4(src4, n), mapped_ipv4(dst4, n), np.full(n, 4, dtype=np.uint8)
     src6 = records["src6"] if "src6" in widths else zero16
@@ -155,9 +159,10 @@ def _times(records: npt.NDArray[Any], layout: RecordLayout, ctx: RecordContext) 
 
 
 def _sampling(records: npt.NDArray[Any], layout: RecordLayout, ctx: RecordContext) -> U64:
-    rate = ctx.rate.copy()
+    rate = ctx.rate  # >= 1 already: the stream's or the v5 header's
     sampler = uint_column(records, layout, "sampler_id")
     if sampler is not None and any(ctx.sampler_rates):
+        rate = rate.copy()
         for stream_index in np.unique(ctx.stream):
             table = ctx.sampler_rates[int(stream_index)]
             if not table:
@@ -167,9 +172,8 @@ def _sampling(records: npt.NDArray[Any], layout: RecordLayout, ctx: RecordContex
                 rate[in_stream & (sampler == sampler_id)] = sampler_rate
     own = uint_column(records, layout, "sampling_interval")
     if own is not None:
-        rate = np.where(own > 0, own, rate)
-    result: U64 = np.clip(rate, 1, 0xFFFFFFFF)
-    return result
+        rate = np.where(own > 0, np.minimum(own, 0xFFFFFFFF), rate)
+    return rate
 
 
 def _counter(records: npt.NDArray[Any], layout: RecordLayout, role: str) -> U64:
@@ -182,26 +186,25 @@ def _counter(records: npt.NDArray[Any], layout: RecordLayout, role: str) -> U64:
 
 def normalise(records: npt.NDArray[Any], layout: RecordLayout, ctx: RecordContext) -> FlowBatch:
     n = len(records)
-    zeros = np.zeros(n, dtype=np.uint64)
 
-    def col(role: str) -> U64:
-        value = uint_column(records, layout, role)
-        return zeros if value is None else value
+    def col(role: str, dtype: type[np.unsignedinteger[Any]]) -> npt.NDArray[Any]:
+        value = uint_column(records, layout, role, dtype)
+        return np.zeros(n, dtype=dtype) if value is None else value
 
     src, dst, ip_version = _addresses(records, layout, n)
-    protocol = col("protocol")
-    src_port = col("src_port")
-    dst_port = col("dst_port")
+    protocol = col("protocol", np.uint8)
+    src_port = col("src_port", np.uint16)
+    dst_port = col("dst_port", np.uint16)
     is_icmp = (protocol == 1) | (protocol == 58)
     if "icmp_type_code" in layout.widths:
-        icmp = col("icmp_type_code")
+        icmp = col("icmp_type_code", np.uint16)
     elif "icmp_type" in layout.widths:
-        icmp = (col("icmp_type") << np.uint64(8)) | col("icmp_code")
+        icmp = (col("icmp_type", np.uint16) << 8) | col("icmp_code", np.uint16)
     else:
-        icmp = dst_port
+        icmp = dst_port  # the v5 convention: type × 256 + code in the destination port
     rate = _sampling(records, layout, ctx)
     start_ms, end_ms = _times(records, layout, ctx)
-    direction = uint_column(records, layout, "direction")
+    direction = uint_column(records, layout, "direction", np.uint8)
     return FlowBatch.from_columns(
         {
             "version": ctx.version,
@@ -215,7 +218,7 @@ def normalise(records: npt.NDArray[Any], layout: RecordLayout, ctx: RecordContex
             "src_port": np.where(is_icmp, 0, src_port),
             "dst_port": np.where(is_icmp, 0, dst_port),
             "protocol": protocol,
-            "tcp_flags": col("tcp_flags"),
+            "tcp_flags": col("tcp_flags", np.uint16),
             "icmp_type_code": np.where(is_icmp, icmp, 0),
             "packets": _counter(records, layout, "packets") * rate,
             "bytes": _counter(records, layout, "bytes") * rate,
@@ -223,8 +226,8 @@ def normalise(records: npt.NDArray[Any], layout: RecordLayout, ctx: RecordContex
             "start_ms": start_ms,
             "end_ms": end_ms,
             "export_ms": ctx.export_ms,
-            "input_if": col("input_if"),
-            "output_if": col("output_if"),
+            "input_if": col("input_if", np.uint32),
+            "output_if": col("output_if", np.uint32),
             "direction": np.full(n, DIRECTION_UNKNOWN, dtype=np.uint8) if direction is None else direction,
         }
     )

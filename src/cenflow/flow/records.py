@@ -13,6 +13,9 @@ from typing import NamedTuple
 from cenflow.flow.elements import VARIABLE_LENGTH, Kind, Value, element_kind, element_name, render_value
 from cenflow.flow.templates import Template
 
+MAX_TIME_MS = 1 << 53
+MAX_RATE = 0xFFFFFFFF
+
 # NetFlow v9 options scope field types (RFC 3954 §6.1); not information elements.
 V9_SCOPE_NAMES = {1: "scopeSystem", 2: "scopeInterface", 3: "scopeLineCard", 4: "scopeCache", 5: "scopeTemplate"}
 
@@ -71,4 +74,8 @@ def options_effects(template: Template, raw: list[bytes]) -> OptionsEffects:
         interval = values[305]
         rate = max(1, (interval + values.get(306, 0)) // interval)
     boot_ms = values.get(160) or None
+    if boot_ms is not None and boot_ms >= MAX_TIME_MS:
+        boot_ms = None  # not a plausible Unix time in ms: ignore rather than overflow later
+    if rate is not None:
+        rate = min(rate, MAX_RATE)
     return OptionsEffects(sampler_id, rate, boot_ms)

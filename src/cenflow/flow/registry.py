@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import OrderedDict
 
 from cenflow.flow.counters import DecoderCounters
 from cenflow.flow.sequence import SequenceState
@@ -44,14 +45,20 @@ class TemplateRegistry:
         self.max_templates = max_templates
         self.max_streams = max_streams
         self.clock_tolerance_ms = clock_tolerance_ms
-        self.streams: dict[StreamKey, ExporterStream] = {}
+        # Least recently seen first, so evicting for room is O(1).
+        self.streams: OrderedDict[tuple[str, int, int, int], ExporterStream] = OrderedDict()
         self.evicted: list[ExporterStream] = []  # streams dropped for room, until the decoder asks
 
     # -- streams ---------------------------------------------------------------------------
 
-    def stream(self, key: StreamKey, now: float) -> ExporterStream:
+    def stream(self, key: tuple[str, int, int, int], now: float) -> ExporterStream:
+        """The stream for (exporter, port, version, domain), created if new.  A plain tuple is
+        accepted (it equals the `StreamKey` of the same values) to keep the per-datagram path cheap."""
         stream = self.streams.get(key)
-        if stream is None:
+        if stream is not None:
+            self.streams.move_to_end(key)
+        else:
+            key = StreamKey(*key)
             if len(self.streams) >= self.max_streams:
                 self._evict_least_recent()
             stream = ExporterStream(
@@ -67,8 +74,7 @@ class TemplateRegistry:
         return stream
 
     def _evict_least_recent(self) -> ExporterStream:
-        oldest_key = min(self.streams, key=lambda k: self.streams[k].last_seen)
-        stream = self.streams.pop(oldest_key)
+        _, stream = self.streams.popitem(last=False)
         self.drop_templates(stream)
         self.counters.streams_evicted += 1
         self.evicted.append(stream)

@@ -44,10 +44,8 @@ class Profile(Enum):
     INCLUSIVE = "inclusive"
 
 
-@dataclass(slots=True)
-class Verdict:
-    late: bool = False
-    restart: bool = False
+# What `SequenceState.check` says about a message.
+IN_ORDER, LATE, RESTART = 0, 1, 2
 
 
 @dataclass(slots=True)
@@ -69,37 +67,33 @@ class SequenceState:
         return distance if 0 < distance < HALF else 0
 
     def _clock_restart(self, export_ms: int, uptime_ms: int) -> bool:
-        if self.last_uptime_ms < 0 or uptime_ms >= self.last_uptime_ms - self.clock_tolerance_ms:
-            return False
+        """sysUptime went back (checked by the caller): did the boot time move forward too?"""
         boot_shift = (export_ms - uptime_ms) - self.last_boot_ms
         wrapped = abs(boot_shift - WRAP) <= self.clock_tolerance_ms
         return boot_shift > self.clock_tolerance_ms and not wrapped
 
-    def check(self, seq: int, export_ms: int, uptime_ms: int) -> Verdict:
-        """Classify a message from its header, before its sets are processed.
-
-        `uptime_ms` is the v5/v9 sysUptime, -1 for IPFIX.  On a restart the state starts over.
-        """
-        verdict = Verdict()
-        if self.last_seq is None:
-            return verdict
-        behind = self._behind(seq)
+    def check(self, seq: int, export_ms: int, uptime_ms: int) -> int:
+        """Classify a message from its header, before its sets are processed: IN_ORDER, LATE or
+        RESTART.  `uptime_ms` is the v5/v9 sysUptime, -1 for IPFIX.  On a restart the state
+        starts over."""
+        last = self.last_seq
+        if last is None:
+            return IN_ORDER
+        distance = (last - seq) % WRAP
+        behind = distance if 0 < distance < HALF else 0
         if uptime_ms >= 0:
             clock_back = uptime_ms < self.last_uptime_ms - self.clock_tolerance_ms
-            if self._clock_restart(export_ms, uptime_ms):
-                verdict.restart = True
+            restart = clock_back and self._clock_restart(export_ms, uptime_ms)
         else:
             clock_back = export_ms < self.last_export_ms - self.clock_tolerance_ms
-        if behind > SEQUENCE_WINDOW.get(self.version, 30_000) and not clock_back:
-            verdict.restart = True
-        if verdict.restart:
+            restart = False
+        if restart or (behind > SEQUENCE_WINDOW.get(self.version, 30_000) and not clock_back):
             self.last_seq = None
             self.last_units = None
             self.last_uptime_ms = -1
             self.profile = Profile.UNKNOWN
-        elif behind:
-            verdict.late = True
-        return verdict
+            return RESTART
+        return LATE if behind else IN_ORDER
 
     def account(self, seq: int, units: int | None, export_ms: int, uptime_ms: int) -> int:
         """Record a processed (non-late) message; return the units lost before it (0 if none).

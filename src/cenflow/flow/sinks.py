@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from cenflow.flow import v5
 from cenflow.flow.batch import FlowBatch
@@ -69,103 +70,139 @@ def iter_records(template: Template, buf: bytes | memoryview, start: int, end: i
     return records
 
 
+class _Group:
+    """The sets of one layout in a batch, in arrival order."""
+
+    __slots__ = ("chunks", "contexts", "counts", "layout", "template_ids")
+
+    def __init__(self, layout: RecordLayout) -> None:
+        self.layout = layout
+        self.chunks: list[Any] = []  # bytes / memoryview of whole records
+        self.counts: list[int] = []
+        self.contexts: list[int] = []
+        self.template_ids: list[int] = []
+
+    def add(self, chunk: Any, count: int, ctx: int, template_id: int) -> None:
+        self.chunks.append(chunk)
+        self.counts.append(count)
+        self.contexts.append(ctx)
+        self.template_ids.append(template_id)
+
+    def drop_last(self) -> None:
+        del self.chunks[-1], self.counts[-1], self.contexts[-1], self.template_ids[-1]
+
+
+def _per_record(values: npt.NDArray[Any], stream: npt.NDArray[np.intp], single: bool) -> npt.NDArray[Any]:
+    """A per-stream column spread over records (`stream` = each record's stream slot)."""
+    return np.full(len(stream), values[0], dtype=values.dtype) if single else values[stream]
+
+
 class ColumnSink:
     def __init__(self) -> None:
-        # (layout, bytes of whole records, record count, context index, template id) per set
-        self.entries: list[tuple[RecordLayout, Any, int, int, int]] = []
-        self.contexts: list[MessageContext] = []
+        self.groups: dict[int, _Group] = {}  # id(layout) -> its sets
+        # Per message context, as columns: stream slot, export time, sysUptime, header rate.
+        self.ctx_stream: list[int] = []
+        self.ctx_export: list[int] = []
+        self.ctx_uptime: list[int] = []
+        self.ctx_rate: list[int] = []
+        self.streams: list[ExporterStream] = []
+        self._stream_slots: dict[int, int] = {}  # id(stream) -> index in `streams`
         self.options: list[OptionsRecord] = []
-        self._marks = (0, 0, 0)
+        self._touched: list[_Group] = []  # groups the current datagram added to
+        self._marks = (0, 0)
 
     def begin(self) -> None:
-        self._marks = (len(self.entries), len(self.contexts), len(self.options))
+        self._touched.clear()
+        self._marks = (len(self.ctx_stream), len(self.options))
 
     def rollback(self) -> None:
-        entries, contexts, options = self._marks
-        del self.entries[entries:], self.contexts[contexts:], self.options[options:]
+        for group in reversed(self._touched):
+            group.drop_last()
+        contexts, options = self._marks
+        del self.ctx_stream[contexts:], self.ctx_export[contexts:], self.ctx_uptime[contexts:]
+        del self.ctx_rate[contexts:], self.options[options:]
 
     def context(self, context: MessageContext) -> int:
-        self.contexts.append(context)
-        return len(self.contexts) - 1
+        stream = context.stream
+        slot = self._stream_slots.get(id(stream))
+        if slot is None:
+            slot = self._stream_slots[id(stream)] = len(self.streams)
+            self.streams.append(stream)
+        self.ctx_stream.append(slot)
+        self.ctx_export.append(context.export_ms)
+        self.ctx_uptime.append(context.uptime_ms)
+        self.ctx_rate.append(context.header_rate)
+        return len(self.ctx_stream) - 1
+
+    def _add(self, layout: RecordLayout, chunk: Any, count: int, ctx: int, template_id: int) -> None:
+        group = self.groups.get(id(layout))
+        if group is None:
+            group = self.groups[id(layout)] = _Group(layout)
+        group.add(chunk, count, ctx, template_id)
+        self._touched.append(group)
 
     def data(self, active: ActiveTemplate, view: memoryview, start: int, end: int, ctx: int, template_id: int) -> int:
         layout = active.layout
         if layout is not None:
-            count = (end - start) // layout.record_length if layout.record_length else 0
+            size = layout.record_length
+            count = (end - start) // size if size else 0
             if count:
-                self.entries.append(
-                    (layout, view[start : start + count * layout.record_length], count, ctx, template_id)
-                )
+                self._add(layout, view[start : start + count * size], count, ctx, template_id)
             return count
         assert active.varlen is not None
         compacted, count = active.varlen.compact(view[start:end])
         if count:
-            self.entries.append((active.varlen.layout, compacted, count, ctx, template_id))
+            self._add(active.varlen.layout, compacted, count, ctx, template_id)
         return count
 
     def v5(self, view: memoryview, count: int, ctx: int) -> None:
         if count:
-            self.entries.append(
-                (v5.LAYOUT, view[v5.HEADER_LENGTH : v5.HEADER_LENGTH + count * v5.RECORD_LENGTH], count, ctx, 0)
-            )
+            chunk = view[v5.HEADER_LENGTH : v5.HEADER_LENGTH + count * v5.RECORD_LENGTH]
+            self._add(v5.LAYOUT, chunk, count, ctx, 0)
 
     def add_options(self, template: Template, raw: list[bytes], context: MessageContext) -> None:
         self.options.append(options_record(template, raw, context))
 
     def build(self) -> FlowBatch:
-        if not self.entries:
+        groups = [group for group in self.groups.values() if group.counts]
+        if not groups:
             return FlowBatch.empty()
-        streams: dict[int, int] = {}
-        stream_list: list[ExporterStream] = []
-        ctx_stream = np.empty(len(self.contexts), dtype=np.intp)
-        for i, context in enumerate(self.contexts):
-            slot = streams.get(id(context.stream))
-            if slot is None:
-                slot = streams[id(context.stream)] = len(stream_list)
-                stream_list.append(context.stream)
-            ctx_stream[i] = slot
-        ctx_export = np.fromiter((c.export_ms for c in self.contexts), np.int64, len(self.contexts))
-        ctx_uptime = np.fromiter((c.uptime_ms for c in self.contexts), np.int64, len(self.contexts))
-        ctx_rate = np.fromiter((c.header_rate for c in self.contexts), np.uint64, len(self.contexts))
-        st_version = np.array([s.version for s in stream_list], dtype=np.uint8)
-        st_address = np.frombuffer(b"".join(s.address16 for s in stream_list), dtype="V16")
-        st_port = np.array([s.port for s in stream_list], dtype=np.uint16)
-        st_domain = np.array([s.domain for s in stream_list], dtype=np.uint32)
-        st_boot = np.array([s.boot_ms for s in stream_list], dtype=np.int64)
-        st_rate = np.array([max(1, s.default_rate) for s in stream_list], dtype=np.uint64)
-        sampler_rates = [s.sampler_rates for s in stream_list]
-
-        groups: dict[int, tuple[RecordLayout, list[Any], list[int], list[int], list[int]]] = {}
-        for layout, chunk, count, ctx_index, template_id in self.entries:
-            group = groups.get(id(layout))
-            if group is None:
-                group = groups[id(layout)] = (layout, [], [], [], [])
-            group[1].append(chunk)
-            group[2].append(count)
-            group[3].append(ctx_index)
-            group[4].append(template_id)
+        streams = self.streams
+        ctx_stream = np.array(self.ctx_stream, dtype=np.intp)
+        ctx_export = np.array(self.ctx_export, dtype=np.int64)
+        ctx_uptime = np.array(self.ctx_uptime, dtype=np.int64)
+        ctx_rate = np.array(self.ctx_rate, dtype=np.uint64)
+        st_version = np.array([s.version for s in streams], dtype=np.uint8)
+        st_address = np.frombuffer(b"".join(s.address16 for s in streams), dtype="V16")
+        st_port = np.array([s.port for s in streams], dtype=np.uint16)
+        st_domain = np.array([s.domain for s in streams], dtype=np.uint32)
+        st_boot = np.array([s.boot_ms for s in streams], dtype=np.int64)
+        st_rate = np.array([max(1, s.default_rate) for s in streams], dtype=np.uint64)
+        sampler_rates = [s.sampler_rates for s in streams]
 
         batches: list[FlowBatch] = []
-        for layout, chunks, counts, ctxs, template_ids in groups.values():
-            records = np.frombuffer(b"".join(chunks), dtype=layout.dtype)
-            per_set = np.array(counts, dtype=np.intp)
-            ctx = np.repeat(np.array(ctxs, dtype=np.intp), per_set)
-            stream = ctx_stream[ctx]
+        for group in groups:
+            records = np.frombuffer(b"".join(group.chunks), dtype=group.layout.dtype)
+            per_set = np.array(group.counts, dtype=np.intp)
+            ctx = np.repeat(np.array(group.contexts, dtype=np.intp), per_set)
+            # One exporter stream in the batch (common per receive batch) needs no gathers.
+            single = len(streams) == 1
+            stream = np.zeros(len(ctx), dtype=np.intp) if single else ctx_stream[ctx]
             header_rate = ctx_rate[ctx]
             record_context = RecordContext(
-                version=st_version[stream],
-                exporter=st_address[stream],
-                exporter_port=st_port[stream],
-                domain=st_domain[stream],
-                template_id=np.repeat(np.array(template_ids, dtype=np.uint16), per_set),
+                version=_per_record(st_version, stream, single),
+                exporter=_per_record(st_address, stream, single),
+                exporter_port=_per_record(st_port, stream, single),
+                domain=_per_record(st_domain, stream, single),
+                template_id=np.repeat(np.array(group.template_ids, dtype=np.uint16), per_set),
                 export_ms=ctx_export[ctx],
                 uptime_ms=ctx_uptime[ctx],
-                boot_ms=st_boot[stream],
-                rate=np.where(header_rate > 0, header_rate, st_rate[stream]),
+                boot_ms=_per_record(st_boot, stream, single),
+                rate=np.where(header_rate > 0, header_rate, _per_record(st_rate, stream, single)),
                 stream=stream,
                 sampler_rates=sampler_rates,
             )
-            batches.append(normalise(records, layout, record_context))
+            batches.append(normalise(records, group.layout, record_context))
         return FlowBatch.concat(batches)
 
 
