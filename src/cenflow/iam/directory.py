@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, func, insert, select, update
 
 from cenflow.errors import ErrorSpec
 from cenflow.iam import errors as e
@@ -174,8 +174,13 @@ def user(tx: Connection, account_id: str, name: str) -> User:
     return found
 
 
+# Built once: these run on every request signed by a user's key or an STS session.
+_USER_BY_ID = select(ram_users).where(ram_users.c.user_id == bindparam("id"))
+_ROLE_BY_ID = select(ram_roles).where(ram_roles.c.role_id == bindparam("id"))
+
+
 def user_by_id(tx: Connection, user_id: str) -> User | None:
-    row = tx.execute(select(ram_users).where(ram_users.c.user_id == user_id)).first()
+    row = tx.execute(_USER_BY_ID, {"id": user_id}).first()
     return _user(row) if row else None
 
 
@@ -377,7 +382,7 @@ def role(tx: Connection, account_id: str, name: str, not_found: ErrorSpec = e.RO
 
 
 def role_by_id(tx: Connection, role_id: str) -> Role | None:
-    row = tx.execute(select(ram_roles).where(ram_roles.c.role_id == role_id)).first()
+    row = tx.execute(_ROLE_BY_ID, {"id": role_id}).first()
     return _role(row) if row else None
 
 

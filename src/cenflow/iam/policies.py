@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, and_, bindparam, delete, func, insert, or_, select, update
 
 from cenflow.errors import ErrorSpec
 from cenflow.iam import directory
@@ -465,42 +465,43 @@ def entities_for_policy(
 
 
 # -- what is in force for a principal (one query per authorised call) ------------------------
+def _in_force_statement(principal_type: str) -> Select[Any]:
+    """Built once: composing a statement costs far more than running it (about 10x on SQLite)."""
+    a, p, v, m = ram_policy_attachments, ram_policies, ram_policy_versions, ram_group_members
+    owner: ColumnElement[bool] = and_(a.c.principal_type == principal_type, a.c.principal_id == bindparam("owner"))
+    if principal_type == "User":
+        groups = select(m.c.group_id).where(m.c.user_id == bindparam("owner"))
+        owner = or_(owner, and_(a.c.principal_type == "Group", a.c.principal_id.in_(groups)))
+    joined = a.outerjoin(
+        p,
+        and_(
+            a.c.policy_type == PolicyType.CUSTOM.value,
+            p.c.account_id == a.c.account_id,
+            p.c.policy_name == a.c.policy_name,
+        ),
+    ).outerjoin(
+        v,
+        and_(
+            v.c.account_id == p.c.account_id,
+            v.c.policy_name == p.c.policy_name,
+            v.c.version_id == p.c.default_version,
+        ),
+    )
+    return (
+        select(a.c.principal_type, a.c.policy_type, a.c.policy_name, p.c.default_version, v.c.document)
+        .select_from(joined)
+        .where(a.c.account_id == bindparam("account"), owner)
+        .order_by(a.c.principal_type.desc(), a.c.attached_at)
+    )
+
+
+_IN_FORCE = {kind: _in_force_statement(kind) for kind in ("User", "Role")}
+
+
 def in_force(tx: Connection, account_id: str, principal_type: str, principal_id: str) -> list[InForce]:
     """The default versions of every policy attached to a user (directly or through its groups) or
     to a role, in one query.  System policies come back with an empty document (they live in code)."""
-    a, p, v, m = ram_policy_attachments, ram_policies, ram_policy_versions, ram_group_members
-    if principal_type == "User":
-        owner = or_(
-            and_(a.c.principal_type == "User", a.c.principal_id == principal_id),
-            and_(
-                a.c.principal_type == "Group",
-                a.c.principal_id.in_(select(m.c.group_id).where(m.c.user_id == principal_id)),
-            ),
-        )
-    else:
-        owner = and_(a.c.principal_type == principal_type, a.c.principal_id == principal_id)
-    rows = tx.execute(
-        select(a.c.principal_type, a.c.policy_type, a.c.policy_name, p.c.default_version, v.c.document)
-        .select_from(
-            a.outerjoin(
-                p,
-                and_(
-                    a.c.policy_type == PolicyType.CUSTOM.value,
-                    p.c.account_id == a.c.account_id,
-                    p.c.policy_name == a.c.policy_name,
-                ),
-            ).outerjoin(
-                v,
-                and_(
-                    v.c.account_id == p.c.account_id,
-                    v.c.policy_name == p.c.policy_name,
-                    v.c.version_id == p.c.default_version,
-                ),
-            )
-        )
-        .where(a.c.account_id == account_id, owner)
-        .order_by(a.c.principal_type.desc(), a.c.attached_at)
-    ).all()
+    rows = tx.execute(_IN_FORCE[principal_type], {"account": account_id, "owner": principal_id}).all()
     result: list[InForce] = []
     for row in rows:
         if row.policy_type == PolicyType.SYSTEM.value:
@@ -512,7 +513,3 @@ def in_force(tx: Connection, account_id: str, principal_type: str, principal_id:
                 InForce(row.principal_type, PolicyType.CUSTOM, row.policy_name, row.default_version, row.document)
             )
     return result
-
-
-def missing_attachment_error(principal_type: str) -> ErrorSpec:
-    return _ATTACH_ERRORS[principal_type][1]
