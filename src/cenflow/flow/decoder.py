@@ -32,7 +32,7 @@ from cenflow.flow.elements import Value
 from cenflow.flow.pending import PendingSets
 from cenflow.flow.records import OptionsEffects, options_effects
 from cenflow.flow.registry import TemplateRegistry
-from cenflow.flow.sequence import LATE, RESTART
+from cenflow.flow.sequence import IN_ORDER, LATE, RESTART, SequenceState
 from cenflow.flow.sinks import ColumnSink, DictSink, OptionsRecord, iter_records
 from cenflow.flow.streams import ExporterStream, MessageContext
 from cenflow.flow.template_store import TemplateStore
@@ -46,13 +46,14 @@ from cenflow.flow.wire import (
     V9_OPTIONS_SET,
     V9_TEMPLATE_SET,
     MalformedError,
-    parse_options_template_set,
-    parse_template_set,
+    parse_definitions,
     split_sets,
 )
 
 Sink = ColumnSink | DictSink
 MAX_SAMPLERS = 1024  # sampler ids remembered per stream (routers have a handful)
+# Placeholder until `_open` finds a message's stream.
+NO_STREAM = ExporterStream("", 0, 0, 0, bytes(16), SequenceState(0))
 
 
 class Datagram(NamedTuple):
@@ -81,17 +82,35 @@ class DecodedBatch:
 class _Message:
     """What one datagram changes, applied only once the whole datagram has parsed."""
 
-    __slots__ = ("context", "effects", "learned", "pending", "sequence", "state", "units")
+    __slots__ = (
+        "effects",
+        "export_ms",
+        "learned",
+        "pending",
+        "rate",
+        "sequence",
+        "state",
+        "stream",
+        "units",
+        "uptime_ms",
+    )
 
-    def __init__(self, context: MessageContext, sequence: int, units: int | None, state: int) -> None:
-        self.context = context
+    def __init__(self, stream: ExporterStream, export_ms: int, uptime_ms: int, rate: int, sequence: int) -> None:
+        self.stream = stream
+        self.export_ms = export_ms
+        self.uptime_ms = uptime_ms
+        self.rate = rate
         self.sequence = sequence
-        self.units = units
-        self.state = state  # IN_ORDER, LATE or RESTART (sequence.check)
+        self.units: int | None = None
+        self.state = IN_ORDER  # or LATE / RESTART (sequence.check)
         # Allocated when needed: most datagrams only carry data of known templates.
         self.effects: list[OptionsEffects] | None = None
         self.pending: list[tuple[int, bytes]] | None = None
         self.learned: list[int] | None = None
+
+    @property
+    def context(self) -> MessageContext:
+        return MessageContext(self.stream, self.export_ms, self.uptime_ms, self.rate)
 
 
 class FlowDecoder:
@@ -170,19 +189,19 @@ class FlowDecoder:
         self._commit(message, now, sink)
 
     def _commit(self, message: _Message, now: float, sink: Sink) -> None:
-        context = message.context
-        stream = context.stream
+        stream = message.stream
         if message.effects:
             for effect in message.effects:
                 self._apply_options(stream, effect)
         if message.state == LATE:
             self.counters.sequence_late += 1
         else:
-            lost = stream.sequence.account(message.sequence, message.units, context.export_ms, context.uptime_ms)
+            lost = stream.sequence.account(message.sequence, message.units, message.export_ms, message.uptime_ms)
             if lost:
                 self.counters.sequence_gaps += 1
                 self.counters.sequence_lost += lost
         if message.pending:
+            context = message.context
             for template_id, body in message.pending:
                 kept, dropped = self.pending.add(template_id, body, context, now)
                 self.counters.pending_dropped += dropped + (0 if kept else 1)
@@ -199,7 +218,7 @@ class FlowDecoder:
             self.counters.pending_dropped += len(waiting)
             return
         for entry in waiting:
-            ctx = sink.context(entry.context)
+            ctx = sink.context(*entry.context)
             view = memoryview(entry.body)
             if active.template.kind is TemplateKind.OPTIONS:
                 for raw in iter_records(active.template, view, 0, len(view)):
@@ -225,22 +244,25 @@ class FlowDecoder:
         stream.forget_exporter_state()
         self.counters.pending_dropped += self.pending.drop_stream(stream)
 
-    def _stream(self, datagram: Datagram, version: int, domain: int, now: float) -> ExporterStream:
-        return self.registry.stream((datagram.exporter, datagram.port, version, domain), now)
-
-    def _check_sequence(self, stream: ExporterStream, sequence: int, export_ms: int, uptime_ms: int) -> int:
-        state = stream.sequence.check(sequence, export_ms, uptime_ms)
-        if state == RESTART:
+    def _open(self, datagram: Datagram, version: int, domain: int, message: _Message, now: float) -> None:
+        """Find the message's stream and classify its sequence number (see `sequence`)."""
+        stream = self.registry.stream((datagram.exporter, datagram.port, version, domain), now)
+        message.stream = stream
+        message.state = stream.sequence.check(message.sequence, message.export_ms, message.uptime_ms)
+        if message.state == RESTART:
             self._restart(stream)
-        return state
 
     def _v5(self, payload: bytes, datagram: Datagram, now: float, sink: Sink) -> _Message:
         header = v5.parse_header(payload)
-        stream = self._stream(datagram, 5, header.domain, now)
-        state = self._check_sequence(stream, header.sequence, header.export_ms, header.uptime_ms)
-        context = MessageContext(stream, header.export_ms, header.uptime_ms, header.rate)
-        sink.v5(memoryview(payload), header.records, sink.context(context))
-        return _Message(context, header.sequence, header.records, state)
+        message = _Message(NO_STREAM, header.export_ms, header.uptime_ms, header.rate, header.sequence)
+        self._open(datagram, 5, header.domain, message, now)
+        message.units = header.records
+        sink.v5(
+            memoryview(payload),
+            header.records,
+            sink.context(message.stream, header.export_ms, header.uptime_ms, header.rate),
+        )
+        return message
 
     def _templated(self, payload: bytes, version: int, datagram: Datagram, now: float, sink: Sink) -> _Message:
         if version == 9:
@@ -254,11 +276,12 @@ class FlowDecoder:
             uptime_ms, export_ms, start, end = -1, export_s * 1000, IPFIX_HEADER.size, length
             template_set, options_set = IPFIX_TEMPLATE_SET, IPFIX_OPTIONS_SET
         sets = split_sets(payload, start, end)  # framing is checked before anything is learned
-        stream = self._stream(datagram, version, domain, now)
-        state = self._check_sequence(stream, sequence, export_ms, uptime_ms)
-        context = MessageContext(stream, export_ms, uptime_ms, 0)
-        message = _Message(context, sequence, 1 if version == 9 else None, state)
-        ctx = sink.context(context)
+        message = _Message(NO_STREAM, export_ms, uptime_ms, 0, sequence)
+        self._open(datagram, version, domain, message, now)
+        stream = message.stream
+        if version == 9:
+            message.units = 1
+        ctx = sink.context(stream, export_ms, uptime_ms, 0)
         view = memoryview(payload)
         templates = stream.templates
         lifetime = self.registry.template_lifetime
@@ -290,18 +313,18 @@ class FlowDecoder:
         self, template: Template, view: memoryview, start: int, end: int, message: _Message, sink: Sink
     ) -> int:
         records = iter_records(template, view, start, end)
+        context = message.context
         if message.effects is None:
             message.effects = []
         for raw in records:
             message.effects.append(options_effects(template, raw))
-            sink.add_options(template, raw, message.context)
+            sink.add_options(template, raw, context)
         return len(records)
 
     def _template_set(self, payload: bytes, start: int, end: int, data: bool, message: _Message, now: float) -> None:
-        stream = message.context.stream
+        stream = message.stream
         kind = TemplateKind.DATA if data else TemplateKind.OPTIONS
-        parse = parse_template_set if data else parse_options_template_set
-        for definition in parse(payload, start, end, stream.version):
+        for definition in parse_definitions(payload, start, end, stream.version, not data):
             self.counters.template_records += 1
             if not definition.fields:
                 self.registry.withdraw(stream, definition.template_id, kind)

@@ -76,10 +76,10 @@ def uint_column(
 
 def mapped_ipv4(values: npt.NDArray[Any] | None, n: int) -> npt.NDArray[np.void]:
     """IPv4-mapped 16-byte addresses from 32-bit values (the raw big-endian column is fastest)."""
-    words = np.empty((n, 4), dtype=">u4")
-    words[:, :2] = 0
+    words = np.zeros((n, 4), dtype=">u4")  # a memset, cheaper than writing the zero columns
     words[:, 2] = 0xFFFF
-    words[:, 3] = 0 if values is None else values
+    if values is not None:
+        words[:, 3] = values
     return words.view("V16").reshape(n)
 
 

@@ -8,6 +8,7 @@ time needed to turn flowStart/EndSysUpTime into absolute times.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 from cenflow.flow.elements import VARIABLE_LENGTH, Kind, Value, element_kind, element_name, render_value
@@ -20,6 +21,7 @@ MAX_RATE = 0xFFFFFFFF
 V9_SCOPE_NAMES = {1: "scopeSystem", 2: "scopeInterface", 3: "scopeLineCard", 4: "scopeCache", 5: "scopeTemplate"}
 
 
+@lru_cache(maxsize=1024)
 def field_names(template: Template) -> list[tuple[str, Kind | None]]:
     version = template.key.version
     seen: dict[str, int] = {}

@@ -71,7 +71,8 @@ def iter_records(template: Template, buf: bytes | memoryview, start: int, end: i
 
 
 class _Group:
-    """The sets of one layout in a batch, in arrival order."""
+    """The sets of one layout in a batch, in arrival order (parallel lists, appended in the hot
+    path without a method call)."""
 
     __slots__ = ("chunks", "contexts", "counts", "layout", "template_ids")
 
@@ -79,17 +80,15 @@ class _Group:
         self.layout = layout
         self.chunks: list[Any] = []  # bytes / memoryview of whole records
         self.counts: list[int] = []
-        self.contexts: list[int] = []
+        self.contexts: list[int] = []  # increasing: a datagram's sets come after earlier ones
         self.template_ids: list[int] = []
 
-    def add(self, chunk: Any, count: int, ctx: int, template_id: int) -> None:
-        self.chunks.append(chunk)
-        self.counts.append(count)
-        self.contexts.append(ctx)
-        self.template_ids.append(template_id)
-
-    def drop_last(self) -> None:
-        del self.chunks[-1], self.counts[-1], self.contexts[-1], self.template_ids[-1]
+    def drop_from(self, context: int) -> None:
+        """Forget the sets of contexts >= `context` (a rolled-back datagram)."""
+        keep = len(self.contexts)
+        while keep and self.contexts[keep - 1] >= context:
+            keep -= 1
+        del self.chunks[keep:], self.counts[keep:], self.contexts[keep:], self.template_ids[keep:]
 
 
 def _per_record(values: npt.NDArray[Any], stream: npt.NDArray[np.intp], single: bool) -> npt.NDArray[Any]:
@@ -108,38 +107,38 @@ class ColumnSink:
         self.streams: list[ExporterStream] = []
         self._stream_slots: dict[int, int] = {}  # id(stream) -> index in `streams`
         self.options: list[OptionsRecord] = []
-        self._touched: list[_Group] = []  # groups the current datagram added to
         self._marks = (0, 0)
 
     def begin(self) -> None:
-        self._touched.clear()
         self._marks = (len(self.ctx_stream), len(self.options))
 
     def rollback(self) -> None:
-        for group in reversed(self._touched):
-            group.drop_last()
         contexts, options = self._marks
+        for group in self.groups.values():
+            group.drop_from(contexts)
         del self.ctx_stream[contexts:], self.ctx_export[contexts:], self.ctx_uptime[contexts:]
         del self.ctx_rate[contexts:], self.options[options:]
 
-    def context(self, context: MessageContext) -> int:
-        stream = context.stream
+    def context(self, stream: ExporterStream, export_ms: int, uptime_ms: int, header_rate: int) -> int:
+        """Register one message's header values; data sets refer to them by the returned index."""
         slot = self._stream_slots.get(id(stream))
         if slot is None:
             slot = self._stream_slots[id(stream)] = len(self.streams)
             self.streams.append(stream)
         self.ctx_stream.append(slot)
-        self.ctx_export.append(context.export_ms)
-        self.ctx_uptime.append(context.uptime_ms)
-        self.ctx_rate.append(context.header_rate)
+        self.ctx_export.append(export_ms)
+        self.ctx_uptime.append(uptime_ms)
+        self.ctx_rate.append(header_rate)
         return len(self.ctx_stream) - 1
 
     def _add(self, layout: RecordLayout, chunk: Any, count: int, ctx: int, template_id: int) -> None:
         group = self.groups.get(id(layout))
         if group is None:
             group = self.groups[id(layout)] = _Group(layout)
-        group.add(chunk, count, ctx, template_id)
-        self._touched.append(group)
+        group.chunks.append(chunk)
+        group.counts.append(count)
+        group.contexts.append(ctx)
+        group.template_ids.append(template_id)
 
     def data(self, active: ActiveTemplate, view: memoryview, start: int, end: int, ctx: int, template_id: int) -> int:
         layout = active.layout
@@ -147,7 +146,14 @@ class ColumnSink:
             size = layout.record_length
             count = (end - start) // size if size else 0
             if count:
-                self._add(layout, view[start : start + count * size], count, ctx, template_id)
+                # `_add`, inlined: this runs once per data set.
+                group = self.groups.get(id(layout))
+                if group is None:
+                    group = self.groups[id(layout)] = _Group(layout)
+                group.chunks.append(view[start : start + count * size])
+                group.counts.append(count)
+                group.contexts.append(ctx)
+                group.template_ids.append(template_id)
             return count
         assert active.varlen is not None
         compacted, count = active.varlen.compact(view[start:end])
@@ -220,8 +226,8 @@ class DictSink:
     def rollback(self) -> None:
         del self.records[self._marks[0] :], self.contexts[self._marks[1] :]
 
-    def context(self, context: MessageContext) -> int:
-        self.contexts.append(context)
+    def context(self, stream: ExporterStream, export_ms: int, uptime_ms: int, header_rate: int) -> int:
+        self.contexts.append(MessageContext(stream, export_ms, uptime_ms, header_rate))
         return len(self.contexts) - 1
 
     def _meta(self, kind: str, template_id: int, ctx: MessageContext) -> dict[str, Value]:

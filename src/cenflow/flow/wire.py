@@ -12,6 +12,7 @@ counts and drops the datagram.  Tolerated on purpose, because real exporters do 
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from typing import NamedTuple
 
 from cenflow.flow.elements import VARIABLE_LENGTH
@@ -124,6 +125,21 @@ def parse_options_template_set(buf: bytes, start: int, end: int, version: int) -
         fields, offset = _field_list(buf, offset, end, count, True)
         out.append(TemplateDefinition(template_id, tuple(fields), scope_count))
     return out
+
+
+@lru_cache(maxsize=512)
+def _parse_definitions(body: bytes, version: int, options: bool) -> tuple[TemplateDefinition, ...]:
+    parse = parse_options_template_set if options else parse_template_set
+    return tuple(parse(body, 0, len(body), version))
+
+
+def parse_definitions(buf: bytes, start: int, end: int, version: int, options: bool) -> tuple[TemplateDefinition, ...]:
+    """(Options) template records of a set.  Exporters re-send the same template sets over and
+    over, so small ones are parsed once and remembered by their bytes."""
+    if end - start <= 4096:
+        return _parse_definitions(bytes(buf[start:end]), version, options)
+    parse = parse_options_template_set if options else parse_template_set
+    return tuple(parse(buf, start, end, version))
 
 
 def split_record(
