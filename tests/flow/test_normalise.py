@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 
 import numpy as np
 
 from cenflow.flow import Datagram, FlowDecoder, address_text, address_value
 from tests.flow.builders import (
     IPV6_FIELDS,
+    Field,
     data_set,
     ipfix_message,
     ipfix_options_template_set,
@@ -32,7 +34,7 @@ def decode(*payloads: bytes) -> list[dict[str, int | str]]:
     return FlowDecoder().decode(datagrams, now=NOW).flows.to_dicts()
 
 
-def ipfix(fields: list[tuple[int, int] | tuple[int, int, int]], *records: bytes) -> bytes:
+def ipfix(fields: Sequence[Field], *records: bytes) -> bytes:
     return ipfix_message([ipfix_template_set((400, fields)), data_set(400, list(records))], export_time=EXPORT_S)
 
 
@@ -73,14 +75,14 @@ def test_reduced_size_and_odd_width_integers() -> None:
 
 
 def test_enterprise_fields_are_skipped_by_the_fast_path() -> None:
-    fields = [(1, 4, 9999), (8, 4), (12, 4), (2, 4, 9999), (1, 4)]  # PEN fields that look like IE 1/2
+    fields: list[Field] = [(1, 4, 9999), (8, 4), (12, 4), (2, 4, 9999), (1, 4)]  # PEN fields that look like IE 1/2
     record = (111).to_bytes(4, "big") + bytes([10, 0, 0, 1, 10, 0, 0, 2]) + (222).to_bytes(4, "big")
     (row,) = decode(ipfix(fields, record + (333).to_bytes(4, "big")))
     assert (row["src_addr"], row["bytes"], row["packets"]) == ("10.0.0.1", 333, 0)
 
 
 def test_variable_length_fields_including_the_three_byte_length_form() -> None:
-    fields = [(82, 65535), (8, 4), (83, 65535, 1234), (12, 4), (1, 4)]
+    fields: list[Field] = [(82, 65535), (8, 4), (83, 65535, 1234), (12, 4), (1, 4)]
     long_value = b"x" * 600
     record = (
         varlen(b"eth0") + bytes([10, 0, 0, 1]) + varlen(long_value) + bytes([10, 0, 0, 2]) + (77).to_bytes(4, "big")

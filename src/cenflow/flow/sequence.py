@@ -11,7 +11,9 @@ its own (RFC 7011 says "before").  Each IPFIX stream therefore has a profile, un
 a message whose number matches only the RFC rule (previous number + previous records) locks
 "rfc", one matching only the inclusive rule (previous number + its own records) locks
 "inclusive"; while the two rules agree the profile stays unknown and neither reports a gap.  The
-locked rule alone decides afterwards, so a real loss is still seen on such an exporter.
+locked rule alone decides afterwards, so a real loss is still seen on such an exporter.  A
+number *lower* than expected is never a loss: softflowd also leaves its options records out of
+the count, so a message carrying options data comes in a little behind.
 
 **Restart rule.**  A stream has restarted (its templates are dropped, its counters reset) when
 * v5/v9: the header sysUptime went back by more than `clock_tolerance_ms` while the implied boot

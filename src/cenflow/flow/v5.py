@@ -64,6 +64,8 @@ class V5Header(NamedTuple):
 
     @property
     def rate(self) -> int:
+        # The interval is applied whatever the 2-bit mode says: Juniper MX80 sends mode 0 with
+        # interval 1000 for 1-in-1000 sampling.  0 and 1 both mean unsampled.
         return self.sampling_interval if self.sampling_interval > 1 else 1
 
 
