@@ -222,3 +222,13 @@ def test_stream_table_evicts_the_least_recently_seen_stream() -> None:
     assert decoder.stream("198.51.100.0", 4739, 10, 1) is None
     assert decoder.stream("198.51.100.4", 4739, 10, 1) is not None
     assert decoder.counters.templates_active == 3
+
+
+def test_silent_streams_are_forgotten_after_the_template_lifetime() -> None:
+    decoder = FlowDecoder(config=DecoderConfig(template_lifetime=100, sweep_interval=10))
+    decoder.decode([dg(TEMPLATE)], now=T0)
+    decoder.decode([dg(TEMPLATE, ("198.51.100.8", 4739))], now=T0 + 60)
+    decoder.decode([], now=T0 + 150)
+    assert decoder.stream("198.51.100.7", 4739, 10, 1) is None
+    assert decoder.stream("198.51.100.8", 4739, 10, 1) is not None
+    assert (decoder.counters.templates_expired, decoder.counters.templates_active) == (1, 1)

@@ -47,7 +47,7 @@ class TemplateRegistry:
         self.clock_tolerance_ms = clock_tolerance_ms
         # Least recently seen first, so evicting for room is O(1).
         self.streams: OrderedDict[tuple[str, int, int, int], ExporterStream] = OrderedDict()
-        self.evicted: list[ExporterStream] = []  # streams dropped for room, until the decoder asks
+        self.evicted: list[ExporterStream] = []  # streams forgotten, until the decoder asks
 
     # -- streams ---------------------------------------------------------------------------
 
@@ -153,11 +153,15 @@ class TemplateRegistry:
             self._remove(stream, tid)
 
     def expire(self, now: float) -> None:
-        for stream in list(self.streams.values()):
+        """Drop templates not refreshed within the lifetime, and streams silent that long."""
+        for key, stream in list(self.streams.items()):
             for tid, active in list(stream.templates.items()):
                 if now - active.last_seen > self.template_lifetime:
                     self._remove(stream, tid)
                     self.counters.templates_expired += 1
+            if not stream.templates and now - stream.last_seen > self.template_lifetime:
+                del self.streams[key]  # its sequence and sampling state are stale by now
+                self.evicted.append(stream)
 
     def templates(self) -> list[Template]:
         return [
