@@ -129,7 +129,7 @@ def assert_denied(
 
 
 # -- RAM management through alibabacloud-ram20150501 ---------------------------------------------
-def test_users_keys_and_policies_through_the_ram_sdk(ram: Any, account_id: str) -> None:
+def test_users_keys_and_policies_through_the_ram_sdk(iam_server: CenflowServer, ram: Any, account_id: str) -> None:
     from alibabacloud_ram20150501 import models as m
 
     name = unique("alice")
@@ -152,6 +152,7 @@ def test_users_keys_and_policies_through_the_ram_sdk(ram: Any, account_id: str) 
     keys = ram.list_access_keys(m.ListAccessKeysRequest(user_name=renamed)).body.access_keys.access_key
     assert [(k.access_key_id, k.status) for k in keys] == [(key.access_key_id, "Active")]
     assert all("AccessKeySecret" not in k.to_map() for k in keys)
+    assert key.access_key_secret not in iam_server.log_text()
 
     policy_name = unique("flowlog-admin")
     document = policy(allow("cen:*Flowlog*"))
@@ -572,6 +573,9 @@ def test_assume_role_and_call_with_the_session(
     assert identity.identity_type == "AssumedRoleUser"
     assert identity.arn == f"acs:ram::{account_id}:assumed-role/{role}/tester"
     assert identity.principal_id == f"{identity.role_id}:tester"
+    log = iam_server.log_text()
+    assert credentials.access_key_secret not in log
+    assert credentials.security_token not in log
 
 
 def test_session_policy_narrows_the_role(iam_server: CenflowServer, ram: Any, account_id: str) -> None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Executable, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from cenflow.errors import ErrorSpec
 from cenflow.iam import errors as e
@@ -150,6 +151,16 @@ def _count(tx: Connection, table: Table, *where: ColumnElement[bool]) -> int:
     return int(tx.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
 
+def insert_unique(tx: Connection, statement: Executable, exists: ErrorSpec) -> None:
+    """Insert a row whose uniqueness was checked; a concurrent duplicate (PostgreSQL runs writers
+    concurrently) becomes RAM's "already exists" rather than an internal error."""
+    try:
+        with tx.begin_nested():
+            tx.execute(statement)
+    except IntegrityError:
+        raise exists() from None
+
+
 def attachment_count(tx: Connection, principal_type: str, principal_id: str) -> int:
     return _count(
         tx,
@@ -207,10 +218,12 @@ def create_user(
     if _count(tx, ram_users, ram_users.c.account_id == account_id) >= e.MAX_USERS:
         raise e.TOO_MANY_USERS(f"An account has at most {e.MAX_USERS} RAM users.")
     user_id = numeric_id()
-    tx.execute(
+    insert_unique(
+        tx,
         insert(ram_users).values(
             user_id=user_id, account_id=account_id, user_name=name, created_at=now, updated_at=now, **values
-        )
+        ),
+        e.USER_EXISTS,
     )
     return User(user_id, name, created_at=now, updated_at=now, **values)
 
@@ -295,10 +308,12 @@ def create_group(tx: Connection, account_id: str, now: datetime, name: str, comm
     if _count(tx, ram_groups, ram_groups.c.account_id == account_id) >= e.MAX_GROUPS:
         raise e.TOO_MANY_GROUPS(f"An account has at most {e.MAX_GROUPS} groups.")
     new_id = group_id()
-    tx.execute(
+    insert_unique(
+        tx,
         insert(ram_groups).values(
             group_id=new_id, account_id=account_id, group_name=name, comments=text, created_at=now, updated_at=now
-        )
+        ),
+        e.GROUP_EXISTS,
     )
     return Group(new_id, name, text, now, now)
 
@@ -330,7 +345,8 @@ def add_user_to_group(tx: Connection, account_id: str, now: datetime, user_name:
         raise e.USER_IN_GROUP()
     if memberships >= e.MAX_GROUPS_PER_USER:
         raise e.TOO_MANY_GROUPS_FOR_USER(f"A user joins at most {e.MAX_GROUPS_PER_USER} groups.")
-    tx.execute(insert(ram_group_members).values(group_id=target.group_id, user_id=member.user_id, joined_at=now))
+    row = {"group_id": target.group_id, "user_id": member.user_id, "joined_at": now}
+    insert_unique(tx, insert(ram_group_members).values(**row), e.USER_IN_GROUP)
 
 
 def remove_user_from_group(tx: Connection, account_id: str, user_name: str, group_name: str) -> None:
@@ -407,7 +423,8 @@ def create_role(
     if _count(tx, ram_roles, ram_roles.c.account_id == account_id) >= e.MAX_ROLES:
         raise e.TOO_MANY_ROLES(f"An account has at most {e.MAX_ROLES} roles.")
     role_id = numeric_id()
-    tx.execute(
+    insert_unique(
+        tx,
         insert(ram_roles).values(
             role_id=role_id,
             account_id=account_id,
@@ -417,7 +434,8 @@ def create_role(
             max_session_duration=duration,
             created_at=now,
             updated_at=now,
-        )
+        ),
+        e.ROLE_EXISTS,
     )
     return Role(role_id, name, text, trust_policy, duration, now, now)
 

@@ -127,7 +127,8 @@ def create_policy(
     total = tx.execute(select(func.count()).where(ram_policies.c.account_id == account_id)).scalar_one()
     if total >= e.MAX_CUSTOM_POLICIES:
         raise e.TOO_MANY_POLICIES(f"An account has at most {e.MAX_CUSTOM_POLICIES} custom policies.")
-    tx.execute(
+    directory.insert_unique(
+        tx,
         insert(ram_policies).values(
             account_id=account_id,
             policy_name=name,
@@ -136,7 +137,8 @@ def create_policy(
             next_version=2,
             created_at=now,
             updated_at=now,
-        )
+        ),
+        e.POLICY_EXISTS,
     )
     tx.execute(
         insert(ram_policy_versions).values(
@@ -364,7 +366,8 @@ def attach(
     limit = e.MAX_SYSTEM_POLICIES_PER_ENTITY if policy_type == PolicyType.SYSTEM else e.MAX_CUSTOM_POLICIES_PER_ENTITY
     if same_type >= limit:
         raise too_many(f"At most {limit} {policy_type.value.lower()} policies per {principal_type.lower()}.")
-    tx.execute(
+    directory.insert_unique(
+        tx,
         insert(a).values(
             account_id=account_id,
             principal_type=principal_type,
@@ -372,7 +375,8 @@ def attach(
             policy_type=policy_type.value,
             policy_name=policy_name,
             attached_at=now,
-        )
+        ),
+        already,
     )
 
 
