@@ -9,7 +9,7 @@ import pytest
 from iam_support import ACCOUNT, NOW, allow, document
 
 from cenflow.errors import ApiError
-from cenflow.iam import directory, keys, policies
+from cenflow.iam import attachments, directory, keys, policies
 from cenflow.iam import errors as e
 from cenflow.iam.keys import KeyStore, PrincipalLookup
 from cenflow.iam.policy import SYSTEM_POLICIES, PolicyType
@@ -88,14 +88,14 @@ def test_group_and_policy_limits(database: Database) -> None:
         for index in range(e.MAX_CUSTOM_POLICIES_PER_ENTITY + 1):
             policies.create_policy(tx, ACCOUNT, NOW, f"p{index}", document(allow()), None)
         for index in range(e.MAX_CUSTOM_POLICIES_PER_ENTITY):
-            policies.attach(tx, ACCOUNT, NOW, "User", "joiner", PolicyType.CUSTOM, f"p{index}")
-        too_many = code(policies.attach, tx, ACCOUNT, NOW, "User", "joiner", PolicyType.CUSTOM, "p5")
+            attachments.attach(tx, ACCOUNT, NOW, "User", "joiner", PolicyType.CUSTOM, f"p{index}")
+        too_many = code(attachments.attach, tx, ACCOUNT, NOW, "User", "joiner", PolicyType.CUSTOM, "p5")
         assert too_many == "LimitExceeded.User.Policy"
         # System policies are counted apart.
-        policies.attach(tx, ACCOUNT, NOW, "User", "joiner", PolicyType.SYSTEM, "AliyunCENReadOnlyAccess")
-        unknown = code(policies.attach, tx, ACCOUNT, NOW, "User", "joiner", PolicyType.SYSTEM, "NoSuchPolicy")
+        attachments.attach(tx, ACCOUNT, NOW, "User", "joiner", PolicyType.SYSTEM, "AliyunCENReadOnlyAccess")
+        unknown = code(attachments.attach, tx, ACCOUNT, NOW, "User", "joiner", PolicyType.SYSTEM, "NoSuchPolicy")
         assert unknown == "EntityNotExist.Policy"
-        missing = code(policies.detach, tx, ACCOUNT, "Group", "g0", PolicyType.CUSTOM, "p0")
+        missing = code(attachments.detach, tx, ACCOUNT, "Group", "g0", PolicyType.CUSTOM, "p0")
         assert missing == "EntityNotExist.Group.Policy"
 
 
@@ -121,13 +121,13 @@ def test_cascading_delete_detaches_everywhere(database: Database) -> None:
         policies.create_version(tx, ACCOUNT, NOW, "shared", document(allow("cen:*")))
         directory.create_user(tx, ACCOUNT, NOW, "holder")
         directory.create_group(tx, ACCOUNT, NOW, "holders", None)
-        policies.attach(tx, ACCOUNT, NOW, "User", "holder", PolicyType.CUSTOM, "shared")
-        policies.attach(tx, ACCOUNT, NOW, "Group", "holders", PolicyType.CUSTOM, "shared")
+        attachments.attach(tx, ACCOUNT, NOW, "User", "holder", PolicyType.CUSTOM, "shared")
+        attachments.attach(tx, ACCOUNT, NOW, "Group", "holders", PolicyType.CUSTOM, "shared")
         assert code(policies.delete_policy, tx, ACCOUNT, "shared") == "DeleteConflict.Policy.User"
-        policies.detach(tx, ACCOUNT, "User", "holder", PolicyType.CUSTOM, "shared")
+        attachments.detach(tx, ACCOUNT, "User", "holder", PolicyType.CUSTOM, "shared")
         assert code(policies.delete_policy, tx, ACCOUNT, "shared") == "DeleteConflict.Policy.Group"
         policies.delete_policy(tx, ACCOUNT, "shared", cascading=True)
-        assert policies.policies_of(tx, ACCOUNT, "Group", "holders") == []
+        assert attachments.policies_of(tx, ACCOUNT, "Group", "holders") == []
         directory.delete_group(tx, ACCOUNT, "holders")
 
 
@@ -138,15 +138,17 @@ def test_in_force_sees_default_versions_through_groups(database: Database) -> No
         directory.add_user_to_group(tx, ACCOUNT, NOW, "member", "team")
         policies.create_policy(tx, ACCOUNT, NOW, "team-policy", document(allow("cen:Describe*")), None)
         policies.create_version(tx, ACCOUNT, NOW, "team-policy", document(allow("cen:*")), set_as_default=True)
-        policies.attach(tx, ACCOUNT, NOW, "Group", "team", PolicyType.CUSTOM, "team-policy")
-        policies.attach(tx, ACCOUNT, NOW, "User", "member", PolicyType.SYSTEM, "AliyunSTSAssumeRoleAccess")
-        found = policies.in_force(tx, ACCOUNT, "User", user.user_id)
+        attachments.attach(tx, ACCOUNT, NOW, "Group", "team", PolicyType.CUSTOM, "team-policy")
+        attachments.attach(tx, ACCOUNT, NOW, "User", "member", PolicyType.SYSTEM, "AliyunSTSAssumeRoleAccess")
+        found = attachments.in_force(tx, ACCOUNT, "User", user.user_id)
         assert [(p.via, p.type, p.name, p.version) for p in found] == [
             ("User", PolicyType.SYSTEM, "AliyunSTSAssumeRoleAccess", "v1"),
             ("Group", PolicyType.CUSTOM, "team-policy", "v2"),
         ]
         directory.remove_user_from_group(tx, ACCOUNT, "member", "team")
-        assert [p.name for p in policies.in_force(tx, ACCOUNT, "User", user.user_id)] == ["AliyunSTSAssumeRoleAccess"]
+        assert [p.name for p in attachments.in_force(tx, ACCOUNT, "User", user.user_id)] == [
+            "AliyunSTSAssumeRoleAccess"
+        ]
 
 
 def test_system_policies_are_read_only_and_versioned_v1(database: Database) -> None:

@@ -27,7 +27,7 @@ from cenflow.api.ram import RAM
 from cenflow.api.registry import Operation
 from cenflow.domain.resources import FLOWLOG
 from cenflow.errors import ApiError
-from cenflow.iam import directory, policies
+from cenflow.iam import attachments, directory, policies
 from cenflow.iam.diagnostics import DiagnosticCodec
 from cenflow.iam.enforcer import Enforcer
 from cenflow.iam.keys import user_principal
@@ -53,9 +53,9 @@ def user_with(
         for index, text in enumerate(custom):
             policy_name = f"{name}-p{index}"
             policies.create_policy(tx, ACCOUNT, NOW, policy_name, text, None)
-            policies.attach(tx, ACCOUNT, NOW, target, target_name, PolicyType.CUSTOM, policy_name)
+            attachments.attach(tx, ACCOUNT, NOW, target, target_name, PolicyType.CUSTOM, policy_name)
         for policy_name in system:
-            policies.attach(tx, ACCOUNT, NOW, target, target_name, PolicyType.SYSTEM, policy_name)
+            attachments.attach(tx, ACCOUNT, NOW, target, target_name, PolicyType.SYSTEM, policy_name)
     return user_principal(ACCOUNT, user)
 
 
@@ -84,7 +84,7 @@ def enforcer(box: SecretBox) -> Enforcer:
 def test_user_and_group_policies_are_in_force_with_one_query(enforcer: Enforcer, database: Database) -> None:
     principal = user_with(database, "alice", document(allow("cen:ActiveFlowLog", FLOWLOG_ARN)), group="ops")
     with database.write() as tx:
-        policies.attach(tx, ACCOUNT, NOW, "User", "alice", PolicyType.SYSTEM, "AliyunCENReadOnlyAccess")
+        attachments.attach(tx, ACCOUNT, NOW, "User", "alice", PolicyType.SYSTEM, "AliyunCENReadOnlyAccess")
     with database.read() as tx, counting_queries(database) as queries:
         loaded = enforcer.policies(tx, principal)
     assert [(via, policy.name, policy.type) for via, policy, _ in loaded] == [
@@ -245,7 +245,7 @@ def test_role_sessions_get_the_role_policies_within_the_session_policy(enforcer:
             "reader",
             document_trust(),
         )
-        policies.attach(tx, ACCOUNT, NOW, "Role", "reader", PolicyType.SYSTEM, "AliyunCENReadOnlyAccess")
+        attachments.attach(tx, ACCOUNT, NOW, "Role", "reader", PolicyType.SYSTEM, "AliyunCENReadOnlyAccess")
 
     def session(policy: str | None) -> Principal:
         return session_principal(
@@ -281,7 +281,7 @@ def test_authorising_a_call_costs_well_under_a_millisecond(enforcer: Enforcer, d
         group="fast",
     )
     with database.write() as tx:
-        policies.attach(tx, ACCOUNT, NOW, "User", "ivy", PolicyType.SYSTEM, "AliyunCENReadOnlyAccess")
+        attachments.attach(tx, ACCOUNT, NOW, "User", "ivy", PolicyType.SYSTEM, "AliyunCENReadOnlyAccess")
     op = operation("cen:ActiveFlowLog", FLOWLOG_ARN)
     args = op.spec.parse({})
     samples = []

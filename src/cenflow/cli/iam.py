@@ -14,7 +14,7 @@ import click
 
 from cenflow.cli.iam_simulate import simulate_command
 from cenflow.cli.iam_state import F, State, account_options, emit, format_option, master_key_option, now
-from cenflow.iam import directory, keys, policies
+from cenflow.iam import attachments, directory, keys, policies
 from cenflow.iam.policy import SYSTEM_POLICIES, PolicyType
 
 
@@ -78,7 +78,7 @@ def create_user(
         user = directory.create_user(tx, state.account_id, at, name, display_name=display_name, comments=comments)
         for policy_name in policy_names:
             kind = policy_reference(policy_name, None)
-            policies.attach(tx, state.account_id, at, "User", name, kind, policy_name)
+            attachments.attach(tx, state.account_id, at, "User", name, kind, policy_name)
         created = store.create(tx, keys.USER, user.user_id, at) if store is not None else None
     value: dict[str, Any] = {
         "UserName": user.user_name,
@@ -292,7 +292,7 @@ def attach_policy(
     state = State(data_dir, database_url, account_id)
     reference = policy_reference(policy_name, policy_type)
     with state.write() as tx:
-        policies.attach(tx, state.account_id, now(), kind, name, reference, policy_name)
+        attachments.attach(tx, state.account_id, now(), kind, name, reference, policy_name)
     click.echo(f"attached {reference.value} policy {policy_name} to {kind.lower()} {name}")
 
 
@@ -316,7 +316,7 @@ def detach_policy(
     state = State(data_dir, database_url, account_id)
     reference = policy_reference(policy_name, policy_type)
     with state.write() as tx:
-        policies.detach(tx, state.account_id, kind, name, reference, policy_name)
+        attachments.detach(tx, state.account_id, kind, name, reference, policy_name)
     click.echo(f"detached {reference.value} policy {policy_name} from {kind.lower()} {name}")
 
 
@@ -336,7 +336,7 @@ def list_command(
         if what == "users":
             for user in directory.list_users(tx, state.account_id, None, directory.MAX_LIST_ITEMS).items:
                 groups = [g.group_name for g, _ in directory.groups_for_user(tx, state.account_id, user.user_name)]
-                attached = [p.name for p, _ in policies.policies_of(tx, state.account_id, "User", user.user_name)]
+                attached = [p.name for p, _ in attachments.policies_of(tx, state.account_id, "User", user.user_name)]
                 rows.append(
                     {"UserName": user.user_name, "UserId": user.user_id, "Groups": groups, "Policies": attached}
                 )
@@ -346,7 +346,7 @@ def list_command(
                 rows.append({"GroupName": group.group_name, "GroupId": group.group_id, "Members": members})
         elif what == "roles":
             for role in directory.list_roles(tx, state.account_id, None, directory.MAX_LIST_ITEMS).items:
-                attached = [p.name for p, _ in policies.policies_of(tx, state.account_id, "Role", role.role_name)]
+                attached = [p.name for p, _ in attachments.policies_of(tx, state.account_id, "Role", role.role_name)]
                 rows.append({"RoleName": role.role_name, "Arn": role.arn(state.account_id), "Policies": attached})
         elif what == "policies":
             listed, _ = policies.list_policies(tx, state.account_id, None, None, 10_000)

@@ -30,8 +30,8 @@ from cenflow.api.registry import Operation
 from cenflow.domain import resources as types
 from cenflow.errors import ApiError, ErrorSpec
 from cenflow.iam import errors as ram_errors
+from cenflow.iam.attachments import InForce, in_force
 from cenflow.iam.diagnostics import DiagnosticCodec, diagnostic, matched_policy
-from cenflow.iam.policies import InForce, in_force
 from cenflow.iam.policy import (
     RESOURCE_TAG_PREFIX,
     AttachedPolicy,

@@ -17,8 +17,8 @@ from cenflow.api.ram.common import (
     with_policy,
 )
 from cenflow.api.registry import Operation
+from cenflow.iam import attachments as grants
 from cenflow.iam import errors as e
-from cenflow.iam import policies
 from cenflow.wire.spec import Args, OperationSpec, Param
 
 Handler = Callable[[CallContext, Args], dict[str, Any]]
@@ -36,7 +36,7 @@ def _attacher(principal_type: str) -> Handler:
     def attach(ctx: CallContext, args: Args) -> dict[str, Any]:
         if args.opt_text("ResourceGroupId"):
             raise e.UNSUPPORTED_RESOURCE_GROUP()
-        policies.attach(
+        grants.attach(
             ctx.tx,
             ctx.account_id,
             ctx.now,
@@ -56,7 +56,7 @@ def _detacher(principal_type: str) -> Handler:
     def detach(ctx: CallContext, args: Args) -> dict[str, Any]:
         if args.opt_text("ResourceGroupId"):
             raise e.UNSUPPORTED_RESOURCE_GROUP()
-        policies.detach(
+        grants.detach(
             ctx.tx, ctx.account_id, principal_type, args.text(param), policy_type(args), args.text("PolicyName")
         )
         return {}
@@ -68,7 +68,7 @@ def _lister(principal_type: str) -> Handler:
     param, _ = KINDS[principal_type]
 
     def list_policies_for(ctx: CallContext, args: Args) -> dict[str, Any]:
-        attached = policies.policies_of(ctx.tx, ctx.account_id, principal_type, args.text(param))
+        attached = grants.policies_of(ctx.tx, ctx.account_id, principal_type, args.text(param))
         items = [
             {
                 "PolicyName": info.name,
@@ -85,7 +85,7 @@ def _lister(principal_type: str) -> Handler:
 
 
 def list_entities_for_policy(ctx: CallContext, args: Args) -> dict[str, Any]:
-    found = policies.entities_for_policy(ctx.tx, ctx.account_id, policy_type(args), args.text("PolicyName"))
+    found = grants.entities_for_policy(ctx.tx, ctx.account_id, policy_type(args), args.text("PolicyName"))
     users = [
         {"UserId": r.user_id, "UserName": r.user_name, "DisplayName": r.display_name, "AttachDate": date(when)}
         for r, when in found["User"]
