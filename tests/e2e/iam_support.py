@@ -132,13 +132,13 @@ def make_flowlogs(root: SdkClient, regions: Sequence[str], tags: Mapping[str, st
 
     flowlogs = []
     for region in regions:
-        eventually(lambda: active(region), f"transit router in {region}")
+        eventually(lambda region=region: active(region), f"transit router in {region}")
         params: dict[str, Any] = {"RegionId": region, "CenId": cen_id, "TransitRouterId": routers[region]}
         if tags:
             params["Tag"] = [{"Key": k, "Value": v} for k, v in tags.items()]
         flowlog = FlowLog(region, root.invoke("CreateFlowlog", params)["FlowLogId"], cen_id)
-        eventually(lambda: flowlog_status(root, flowlog) == "Active" or None, "flow log Active")
+        eventually(lambda f=flowlog: flowlog_status(root, f) == "Active" or None, "flow log Active")
         root.invoke("DeactiveFlowLog", flowlog.params())
-        eventually(lambda: flowlog_status(root, flowlog) == "Inactive" or None, "flow log Inactive")
+        eventually(lambda f=flowlog: flowlog_status(root, f) == "Inactive" or None, "flow log Inactive")
         flowlogs.append(flowlog)
     return flowlogs
