@@ -8,9 +8,10 @@ row locks (``SELECT ... FOR UPDATE``, ``SKIP LOCKED`` for the task queue).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, create_engine, event
@@ -41,6 +42,11 @@ class Database:
             kwargs["max_overflow"] = 20
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
+        # SQLite has one writer at a time, and a connection that finds the write lock taken polls
+        # for it in sleeps of up to 100 ms (the busy handler), idling while the lock is free.
+        # Writers of this process therefore queue on a mutex first and take the lock as soon as
+        # it is released; the busy timeout still arbitrates between processes.
+        self._writers: AbstractContextManager[Any] = threading.RLock() if self.is_sqlite else nullcontext()
         if self.is_sqlite:
             self._install_sqlite_hooks(sqlite_synchronous)
 
@@ -64,7 +70,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """A read-write transaction, committed on success and rolled back on any exception."""
-        with self.engine.connect().execution_options(cenflow_write=True) as connection:
+        with self._writers, self.engine.connect().execution_options(cenflow_write=True) as connection:
             self._begin(connection)
             try:
                 yield connection
