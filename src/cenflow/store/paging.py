@@ -46,11 +46,12 @@ def count(tx: Connection, table: Table, where: Sequence[ColumnElement[bool]]) ->
 def by_page_number(
     tx: Connection, table: Table, where: Sequence[ColumnElement[bool]], page_number: int, page_size: int
 ) -> Page:
-    query: Select[Any] = (
-        select(table).where(*where).order_by(table.c.seq).limit(page_size).offset((page_number - 1) * page_size)
-    )
+    offset = (page_number - 1) * page_size
+    query: Select[Any] = select(table).where(*where).order_by(table.c.seq).limit(page_size).offset(offset)
     rows = tx.execute(query).all()
-    total = count(tx, table, where)
+    # A short page that is not past the end is the last one: the total is known without a
+    # COUNT, which costs a scan of every matching row (a lookup by id is always this case).
+    total = offset + len(rows) if len(rows) < page_size and (rows or offset == 0) else count(tx, table, where)
     return Page(rows, total)
 
 
@@ -63,5 +64,5 @@ def by_token(
     rows = tx.execute(select(table).where(*conditions).order_by(table.c.seq).limit(max_results + 1)).all()
     more = len(rows) > max_results
     rows = rows[:max_results]
-    total = count(tx, table, where)
+    total = len(rows) if not token and not more else count(tx, table, where)
     return Page(rows, total, encode_token(rows[-1].seq) if more else "")
