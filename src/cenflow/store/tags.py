@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, exists, func, insert, select
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, exists, func, insert, select
 
 from cenflow.store.tables import tags
+
+# Built once: every listing runs it, and building a statement costs more than running it.
+_TAGS_OF = (
+    select(tags.c.resource_id, tags.c.key, tags.c.value)
+    .where(
+        tags.c.resource_type == bindparam("resource_type"),
+        tags.c.resource_id.in_(bindparam("resource_ids", expanding=True)),
+    )
+    .order_by(tags.c.resource_id, tags.c.key)
+)
 
 
 def tags_of(tx: Connection, resource_type: str, resource_ids: Sequence[str]) -> dict[str, dict[str, str]]:
@@ -15,11 +25,7 @@ def tags_of(tx: Connection, resource_type: str, resource_ids: Sequence[str]) -> 
     result: dict[str, dict[str, str]] = {rid: {} for rid in resource_ids}
     if not resource_ids:
         return result
-    rows = tx.execute(
-        select(tags.c.resource_id, tags.c.key, tags.c.value)
-        .where(tags.c.resource_type == resource_type, tags.c.resource_id.in_(list(resource_ids)))
-        .order_by(tags.c.resource_id, tags.c.key)
-    )
+    rows = tx.execute(_TAGS_OF, {"resource_type": resource_type, "resource_ids": list(resource_ids)})
     for row in rows:
         result[row.resource_id][row.key] = row.value
     return result
