@@ -306,6 +306,19 @@ flowlogs = Table(
     Index(None, "project_name", "logstore_name"),
 )
 
+# How many flow logs each account has in each region.  Kept by triggers on ``flowlogs`` (migration
+# 0002), in the transaction that inserts or deletes the flow log, so an unfiltered listing or the
+# quota check reads its total here instead of counting rows.  A migration that recreates
+# ``flowlogs`` (SQLite batch mode) must recreate the triggers too.
+flowlog_counts = Table(
+    "flowlog_counts",
+    metadata,
+    Column("account_id", String(32), nullable=False),
+    Column("region_id", String(64), nullable=False),
+    Column("total", BigInteger, nullable=False),
+    PrimaryKeyConstraint("account_id", "region_id"),
+)
+
 tags = Table(
     "tags",
     metadata,

@@ -236,13 +236,19 @@ _EQUALITY_FILTERS = {
 
 def describe_flowlogs(ctx: CallContext, args: Args) -> dict[str, Any]:
     where: list[ColumnElement[bool]] = [table.c.account_id == ctx.account_id]
+    filtered = False
     for name, column in _EQUALITY_FILTERS.items():
         value = args.value(name)
         if value not in (None, ""):
             where.append(column == value)
-    where.extend(having_tags(table.c.flow_log_id, FLOWLOG, tag_filters(args.items("Tag"))))
+            filtered = filtered or name != "RegionId"
+    tag_where = having_tags(table.c.flow_log_id, FLOWLOG, tag_filters(args.items("Tag")))
+    where.extend(tag_where)
     page_size = args.number("PageSize")
-    page = by_page_number(ctx.tx, table, where, args.number("PageNumber"), page_size)
+    # Filtered by account (and region) only: the total is kept per account and region.
+    region = args.opt_text("RegionId")
+    total = None if filtered or tag_where else (lambda: repo.count_flowlogs(ctx.tx, ctx.account_id, region))
+    page = by_page_number(ctx.tx, table, where, args.number("PageNumber"), page_size, total)
     items = [repo.from_row(row) for row in page.rows]
     tags = tags_of(ctx.tx, FLOWLOG, [f.flow_log_id for f in items])
     return {
