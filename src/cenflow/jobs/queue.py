@@ -19,10 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 
 from cenflow.store.database import Database
 from cenflow.store.tables import tasks
+
+# Built once: every mutating call enqueues a task and every task is completed.
+_ENQUEUE = insert(tasks)
+_COMPLETE = delete(tasks).where(tasks.c.id == bindparam("task_id"), tasks.c.lease_owner == bindparam("owner"))
 
 
 class _LeaseLost(Exception):
@@ -47,14 +51,15 @@ class TaskQueue:
         tx: Connection, kind: str, resource_id: str, payload: dict[str, Any], due_at: datetime, now: datetime
     ) -> int:
         result = tx.execute(
-            insert(tasks).values(
-                kind=kind,
-                resource_id=resource_id,
-                payload=json.dumps(payload, separators=(",", ":")),
-                due_at=due_at,
-                attempts=0,
-                created_at=now,
-            )
+            _ENQUEUE,
+            {
+                "kind": kind,
+                "resource_id": resource_id,
+                "payload": json.dumps(payload, separators=(",", ":")),
+                "due_at": due_at,
+                "attempts": 0,
+                "created_at": now,
+            },
         )
         primary_key = result.inserted_primary_key
         return int(primary_key[0]) if primary_key else 0
@@ -84,7 +89,7 @@ class TaskQueue:
         """Apply ``effect`` and delete the task atomically; ``False`` if the lease was lost."""
         try:
             with self._db.write() as tx:
-                owned = tx.execute(delete(tasks).where(tasks.c.id == task.id, tasks.c.lease_owner == owner)).rowcount
+                owned = tx.execute(_COMPLETE, {"task_id": task.id, "owner": owner}).rowcount
                 if owned != 1:
                     raise _LeaseLost
                 effect(tx)

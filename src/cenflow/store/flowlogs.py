@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, Select, bindparam, delete, func, insert, or_, select, update
 
 from cenflow.domain.flowlogs import FlowLog
 from cenflow.domain.states import FlowLogStatus
@@ -54,32 +54,57 @@ def insert_flowlog(tx: Connection, flowlog: FlowLog) -> None:
     )
 
 
+# The statements of every lifecycle call and transition, built once (building a statement
+# costs more than running it): by (with account, locked) and the two updates.
+def _by_id(with_account: bool, lock: bool) -> Select[Any]:
+    query = select(flowlogs).where(flowlogs.c.flow_log_id == bindparam("flow_log_id"))
+    if with_account:
+        query = query.where(flowlogs.c.account_id == bindparam("account_id"))
+    return query.with_for_update() if lock else query
+
+
+_GET = {(with_account, lock): _by_id(with_account, lock) for with_account in (False, True) for lock in (False, True)}
+_SAVE = (
+    update(flowlogs)
+    .where(flowlogs.c.flow_log_id == bindparam("the_flow_log_id"))
+    .values(
+        name=bindparam("new_name"),
+        description=bindparam("new_description"),
+        interval=bindparam("new_interval"),
+        status=bindparam("new_status"),
+    )
+)
+_SET_STATUS = (
+    update(flowlogs)
+    .where(flowlogs.c.flow_log_id == bindparam("the_flow_log_id"))
+    .values(status=bindparam("new_status"))
+)
+
+
 def get_flowlog(
     tx: Connection, flow_log_id: str, *, account_id: str | None = None, lock: bool = False
 ) -> FlowLog | None:
-    query = select(flowlogs).where(flowlogs.c.flow_log_id == flow_log_id)
-    if account_id is not None:
-        query = query.where(flowlogs.c.account_id == account_id)
-    row = tx.execute(query.with_for_update() if lock else query).first()
+    query = _GET[account_id is not None, lock]
+    row = tx.execute(query, {"flow_log_id": flow_log_id, "account_id": account_id}).first()
     return from_row(row) if row else None
 
 
 def save_flowlog(tx: Connection, flowlog: FlowLog) -> None:
     """Persist the mutable attributes (the rest never changes after creation)."""
     tx.execute(
-        update(flowlogs)
-        .where(flowlogs.c.flow_log_id == flowlog.flow_log_id)
-        .values(
-            name=flowlog.name,
-            description=flowlog.description,
-            interval=flowlog.interval,
-            status=flowlog.status,
-        )
+        _SAVE,
+        {
+            "the_flow_log_id": flowlog.flow_log_id,
+            "new_name": flowlog.name,
+            "new_description": flowlog.description,
+            "new_interval": flowlog.interval,
+            "new_status": flowlog.status,
+        },
     )
 
 
 def set_flowlog_status(tx: Connection, flow_log_id: str, status: str) -> None:
-    tx.execute(update(flowlogs).where(flowlogs.c.flow_log_id == flow_log_id).values(status=status))
+    tx.execute(_SET_STATUS, {"the_flow_log_id": flow_log_id, "new_status": status})
 
 
 def delete_flowlog(tx: Connection, flow_log_id: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from cenflow.store.tables import sls_logstores, sls_projects
 
@@ -32,10 +32,14 @@ def get_project(tx: Connection, name: str) -> Project | None:
     return Project(row.project_name, row.region_id, row.created_at) if row else None
 
 
+# Built once: every flow-log lifecycle call checks its logstore.
+_LOGSTORE = select(sls_logstores).where(
+    sls_logstores.c.project_name == bindparam("project"), sls_logstores.c.logstore_name == bindparam("logstore")
+)
+
+
 def get_logstore(tx: Connection, project: str, name: str) -> Logstore | None:
-    row = tx.execute(
-        select(sls_logstores).where(sls_logstores.c.project_name == project, sls_logstores.c.logstore_name == name)
-    ).first()
+    row = tx.execute(_LOGSTORE, {"project": project, "logstore": name}).first()
     return Logstore(row.project_name, row.logstore_name, row.retention_days, row.created_at) if row else None
 
 
