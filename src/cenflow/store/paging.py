@@ -8,11 +8,11 @@ encoded so callers treat it as opaque.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, Table, func, select
+from sqlalchemy import ColumnElement, Connection, Select, Table, bindparam, func, select
 
 from cenflow.domain import errors as e
 
@@ -43,6 +43,25 @@ def count(tx: Connection, table: Table, where: Sequence[ColumnElement[bool]]) ->
     return int(tx.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
 
 
+@dataclass(frozen=True)
+class PageQuery:
+    """A listing's page and count statements; build it once for a hot listing, with bound parameters."""
+
+    rows: Select[Any]
+    count: Select[Any]
+
+
+def page_query(table: Table, where: Sequence[ColumnElement[bool]]) -> PageQuery:
+    rows = (
+        select(table)
+        .where(*where)
+        .order_by(table.c.seq)
+        .limit(bindparam("page_limit"))
+        .offset(bindparam("page_offset"))
+    )
+    return PageQuery(rows, select(func.count()).select_from(table).where(*where))
+
+
 def by_page_number(
     tx: Connection,
     table: Table,
@@ -52,14 +71,25 @@ def by_page_number(
     total: Callable[[], int] | None = None,
 ) -> Page:
     """A page in ``seq`` order; ``total``, when given, counts the rows ``where`` selects more cheaply."""
+    return page_by_number(tx, page_query(table, where), {}, page_number, page_size, total)
+
+
+def page_by_number(
+    tx: Connection,
+    query: PageQuery,
+    params: Mapping[str, Any],
+    page_number: int,
+    page_size: int,
+    total: Callable[[], int] | None = None,
+) -> Page:
+    """:func:`by_page_number` with statements built beforehand; ``params`` are their bound values."""
     offset = (page_number - 1) * page_size
-    query: Select[Any] = select(table).where(*where).order_by(table.c.seq).limit(page_size).offset(offset)
-    rows = tx.execute(query).all()
+    rows = tx.execute(query.rows, {**params, "page_limit": page_size, "page_offset": offset}).all()
     # A short page that is not past the end is the last one: the total is known without a
     # COUNT, which costs a scan of every matching row (a lookup by id is always this case).
     if len(rows) < page_size and (rows or offset == 0):
         return Page(rows, offset + len(rows))
-    return Page(rows, total() if total is not None else count(tx, table, where))
+    return Page(rows, total() if total is not None else int(tx.execute(query.count, dict(params)).scalar_one()))
 
 
 def by_token(
