@@ -13,7 +13,6 @@ import time
 import uuid
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -46,7 +45,7 @@ class RpcEndpoint:
         wire: WireRequest | None = None
         try:
             wire = await self._read(request)
-            outcome = await run_in_threadpool(self.gateway.call, wire, request_id)
+            outcome = await self.gateway.services.database.run_sync(self.gateway.call, wire, request_id)
         except ApiError as error:
             return self._error(error, request_id, wire, started)
         except Exception:

@@ -46,6 +46,10 @@ class TaskQueue:
     def __init__(self, database: Database) -> None:
         self._db = database
 
+    @property
+    def database(self) -> Database:
+        return self._db
+
     @staticmethod
     def enqueue(
         tx: Connection, kind: str, resource_id: str, payload: dict[str, Any], due_at: datetime, now: datetime

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Counter, Gauge
-from starlette.concurrency import run_in_threadpool
 
 from cenflow.domain.transitions import Transition
 from cenflow.jobs import transitions
@@ -82,8 +81,8 @@ class Worker:
         self._loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
-                await run_in_threadpool(self.run_once)
-                next_due = await run_in_threadpool(self.queue.next_due, self._clock())
+                await self.queue.database.run_sync(self.run_once)
+                next_due = await self.queue.database.run_sync(self.queue.next_due, self._clock())
             except Exception:
                 log.exception("worker loop error")
                 next_due = None

@@ -8,16 +8,22 @@ row locks (``SELECT ... FOR UPDATE``, ``SKIP LOCKED`` for the task queue).
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple
 
+import anyio.to_thread
+from anyio import CapacityLimiter
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -48,6 +54,7 @@ class Database:
         # Writers of this process therefore queue on a mutex first and take the lock as soon as
         # it is released; the busy timeout still arbitrates between processes.
         self._writers: AbstractContextManager[Any] = threading.RLock() if self.is_sqlite else nullcontext()
+        self._one_at_a_time: tuple[asyncio.AbstractEventLoop, CapacityLimiter] | None = None
         if self.is_sqlite:
             self._install_sqlite_hooks(sqlite_synchronous)
 
@@ -74,6 +81,22 @@ class Database:
                 connection.connection.driver_connection.execute(statement)  # type: ignore[union-attr]
             except sqlite3.Error as exc:
                 raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
+
+    async def run_sync(self, func: Callable[[*Ts], T], *args: *Ts) -> T:
+        """Run database work (an API call, a worker pass) in a worker thread, from the event loop.
+
+        On SQLite such work runs one at a time.  SQLite executes one writer at a time anyway, and
+        every signed call writes its nonce; what threads running SQLite work side by side add is
+        a hand-over of the GIL at every sqlite3 call (each statement step releases it), which
+        under load cost as much CPU as the work itself.  PostgreSQL work waits on the network and
+        keeps running concurrently (anyio's default thread limit).
+        """
+        if not self.is_sqlite:
+            return await anyio.to_thread.run_sync(func, *args)
+        loop = asyncio.get_running_loop()
+        if self._one_at_a_time is None or self._one_at_a_time[0] is not loop:  # one per event loop
+            self._one_at_a_time = (loop, CapacityLimiter(1))
+        return await anyio.to_thread.run_sync(func, *args, limiter=self._one_at_a_time[1])
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
