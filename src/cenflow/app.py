@@ -92,6 +92,9 @@ class Runtime:
 def build_runtime(settings: Settings, *, endpoint: str | None = None) -> Runtime:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     account_id = ensure_account_id(settings)
+    if settings.database_url is None:
+        # Created owner-only: SQLite gives its -wal and -shm files the database file's mode.
+        (settings.data_dir / "cenflow.db").touch(mode=0o600, exist_ok=True)
     database = Database(settings.resolved_database_url)
     upgrade(database)
     box = SecretBox.from_file(settings.resolved_master_key_file)
@@ -186,8 +189,12 @@ def create_app(runtime: Runtime) -> Starlette:
 
     endpoint = RpcEndpoint(runtime.gateway)
     routes = [
-        Route("/", endpoint.handle, methods=["GET", "POST", "PUT", "DELETE", "PATCH"]),
+        Route("/", endpoint.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    async def method_not_allowed(request: Request, _exc: Exception) -> Response:
+        # Other methods on the RPC endpoint get Alibaba's envelope, not a framework text page.
+        return endpoint.method_not_allowed(request)
+
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers={405: method_not_allowed})

@@ -95,6 +95,11 @@ class RpcEndpoint:
             secure=request.url.scheme == "https",
         )
 
+    def method_not_allowed(self, request: Request) -> Response:
+        """The envelope for an HTTP method the RPC endpoint does not serve (routing refused it)."""
+        error = e.METHOD_NOT_ALLOWED(method=request.method[:16])
+        return self._error(error, new_request_id(), None, time.perf_counter())
+
     def _error(self, error: ApiError, request_id: str, wire: WireRequest | None, started: float) -> Response:
         product = self.gateway.registry.product_for(_safe_version(wire)) if wire else None
         host_id = product.host_id if product else DEFAULT_HOST_ID

@@ -27,7 +27,7 @@ from cenflow.wire.spec import Args, ListParam, OperationSpec, Param
 
 
 def cen_arn(ctx: CallContext, cen_id: str) -> str:
-    return f"acs:cen:*:{ctx.account_id}:cen/{cen_id}"
+    return f"acs:cen:*:{ctx.account_id}:ceninstance/{cen_id}"
 
 
 def _cen_resource(ctx: CallContext, args: Args) -> Sequence[str]:
