@@ -29,6 +29,7 @@ from cenflow.api.ram import keys as ram_keys
 from cenflow.api.ram import policies as ram_policies
 from cenflow.api.ram import roles as ram_roles
 from cenflow.api.ram import users as ram_users
+from cenflow.api.records import RecordsEndpoint
 from cenflow.api.registry import Registry
 from cenflow.api.sts import STS
 from cenflow.api.sts import operations as sts_operations
@@ -188,11 +189,25 @@ def create_app(runtime: Runtime) -> Starlette:
             log.info("cenflow stopped")
 
     endpoint = RpcEndpoint(runtime.gateway)
+    iam = runtime.services.iam
+    assert iam is not None
     routes = [
         Route("/", endpoint.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
+        Route(
+            "/api/projects/{project}/logstores/{logstore}/records",
+            RecordsEndpoint(
+                endpoint,
+                runtime.gateway.authenticator,
+                iam.credentials,
+                iam.enforcer,
+                LogStore.in_data_dir(runtime.settings.data_dir),
+            ).handle,
+            methods=["GET"],
+        ),
     ]
+
     async def method_not_allowed(request: Request, _exc: Exception) -> Response:
         # Other methods on the RPC endpoint get Alibaba's envelope, not a framework text page.
         return endpoint.method_not_allowed(request)

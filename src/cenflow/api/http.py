@@ -44,7 +44,7 @@ class RpcEndpoint:
         outcome: CallOutcome | None = None
         wire: WireRequest | None = None
         try:
-            wire = await self._read(request)
+            wire = await self.read(request)
             outcome = await self.gateway.services.database.run_sync(self.gateway.call, wire, request_id)
         except ApiError as error:
             return self._error(error, request_id, wire, started)
@@ -62,7 +62,8 @@ class RpcEndpoint:
         )
         return Response(_dumps(outcome.body), 200, media_type=JSON_CONTENT_TYPE)
 
-    async def _read(self, request: Request) -> WireRequest:
+    async def read(self, request: Request) -> WireRequest:
+        """The request as the protocol sees it (also used by the other authenticated HTTP APIs)."""
         method = request.method
         if method not in ("GET", "POST"):
             raise e.METHOD_NOT_ALLOWED(method=method[:16])
@@ -94,6 +95,9 @@ class RpcEndpoint:
             source_ip=client.host if client else "",
             secure=request.url.scheme == "https",
         )
+
+    def render_error(self, error: ApiError) -> Response:
+        return self._error(error, new_request_id(), None, time.perf_counter())
 
     def method_not_allowed(self, request: Request) -> Response:
         """The envelope for an HTTP method the RPC endpoint does not serve (routing refused it)."""
