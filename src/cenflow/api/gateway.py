@@ -17,6 +17,7 @@ from cenflow.api.idempotency import IdempotencyLedger, fingerprint
 from cenflow.api.registry import Operation, Registry
 from cenflow.iam.authorizer import Authorizer
 from cenflow.services import Services
+from cenflow.store.epochs import bump_collection
 from cenflow.wire.auth import Authenticated, Authenticator
 from cenflow.wire.request import WireRequest
 from cenflow.wire.spec import Args
@@ -81,15 +82,18 @@ class Gateway:
                 self.authorizer.authorize(ctx, operation, args)
             token = args.opt_text("ClientToken") if operation.mutating else None
             if token is None:
-                return operation.handler(ctx, args)
-            account, action = ctx.account_id, operation.action
-            digest = fingerprint(action, args)
-            recalled = self.ledger.recall(tx, account, action, token, digest)
-            if recalled is not None:
-                return recalled
-            self.ledger.reserve(tx, account, action, token, digest, ctx.now)
-            answer = operation.handler(ctx, args)
-            self.ledger.record(tx, account, action, token, answer)
+                answer = operation.handler(ctx, args)
+            else:
+                account, action = ctx.account_id, operation.action
+                digest = fingerprint(action, args)
+                recalled = self.ledger.recall(tx, account, action, token, digest)
+                if recalled is not None:
+                    return recalled
+                self.ledger.reserve(tx, account, action, token, digest, ctx.now)
+                answer = operation.handler(ctx, args)
+                self.ledger.record(tx, account, action, token, answer)
+            if operation.mutating and operation.product.changes_collection:
+                bump_collection(tx)
             return answer
 
     def purge_expired_tokens(self) -> int:

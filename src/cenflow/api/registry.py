@@ -25,6 +25,8 @@ class Product:
     version: str
     host_id: str
     ram_service: str  # the RAM action prefix, e.g. "cen" for Cbn
+    # Whether its mutations can change what collectors collect (see store.epochs).
+    changes_collection: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from cenflow.domain.states import AttachmentStatus, TransitRouterStatus
 from cenflow.store import flowlogs as flowlog_repo
 from cenflow.store import network
 from cenflow.store.database import Database
+from cenflow.store.epochs import collection_epoch
 from cenflow.store.tables import attachments, tags, transit_routers
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,18 @@ class CollectionPlan:
     # Flow log id -> the attachments it captures (all Attached ones of its router, or its own).
     scopes: dict[str, tuple[str, ...]]
     problems: tuple[str, ...]  # tag values that could not be parsed (reported, then ignored)
+    epoch: int = 0  # the change epoch it was read at (store.epochs)
 
 
 def load_plan(database: Database) -> CollectionPlan:
     with database.read() as tx:
         return _load(tx)
+
+
+def current_epoch(database: Database) -> int:
+    """One row read: whether the plan may have changed since it was loaded."""
+    with database.read() as tx:
+        return collection_epoch(tx)
 
 
 def _tags_by_resource(tx: Connection, keys: tuple[str, ...]) -> dict[tuple[str, str], dict[str, str]]:
@@ -54,6 +62,7 @@ def _tags_by_resource(tx: Connection, keys: tuple[str, ...]) -> dict[tuple[str, 
 
 
 def _load(tx: Connection) -> CollectionPlan:
+    epoch = collection_epoch(tx)
     problems: list[str] = []
     tag_values = _tags_by_resource(tx, (EXPORTER_TAG, IFINDEX_TAG, CIDR_TAG))
     exporter_routers = {
@@ -114,14 +123,20 @@ def _load(tx: Connection) -> CollectionPlan:
     for problem in problems:
         log.warning("ignored a cenflow tag", extra={"problem": problem})
     active = tuple(flowlog_repo.active_flowlogs(tx))
-    scopes: dict[str, tuple[str, ...]] = {}
-    for flowlog in active:
-        if flowlog.attachment_id:
-            scopes[flowlog.flow_log_id] = (flowlog.attachment_id,)
-        else:
-            scopes[flowlog.flow_log_id] = tuple(
-                a.attachment_id
-                for a in network.attachments_of_transit_router(tx, flowlog.transit_router_id)
-                if a.status == AttachmentStatus.ATTACHED
-            )
-    return CollectionPlan(Topology(tuple(routers)), active, scopes, tuple(problems))
+    whole_router = {f.transit_router_id for f in active if not f.attachment_id}
+    attached: dict[str, list[str]] = {}
+    if whole_router:
+        # One query for every router's attachments (not one per flow log: there may be 100,000).
+        rows = tx.execute(
+            select(attachments.c.transit_router_id, attachments.c.attachment_id)
+            .where(attachments.c.status == AttachmentStatus.ATTACHED.value)
+            .order_by(attachments.c.seq)
+        )
+        for row in rows:
+            if row.transit_router_id in whole_router:
+                attached.setdefault(row.transit_router_id, []).append(row.attachment_id)
+    scopes = {
+        f.flow_log_id: (f.attachment_id,) if f.attachment_id else tuple(attached.get(f.transit_router_id, ()))
+        for f in active
+    }
+    return CollectionPlan(Topology(tuple(routers)), active, scopes, tuple(problems), epoch)

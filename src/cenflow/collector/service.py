@@ -26,7 +26,7 @@ from cenflow.collector import metrics as m
 from cenflow.collector.aggregator import Aggregator, FlowLogSpec
 from cenflow.collector.binder import Binder
 from cenflow.collector.checkpoint import Checkpoint
-from cenflow.collector.config_loader import CollectionPlan, load_plan
+from cenflow.collector.config_loader import CollectionPlan, current_epoch, load_plan
 from cenflow.collector.receiver import Received, UdpReceiver
 from cenflow.collector.records import window_records
 from cenflow.collector.registry import NameRegistry
@@ -41,6 +41,8 @@ from cenflow.logstore.errors import LogstoreError
 from cenflow.store.database import Database
 
 log = logging.getLogger(__name__)
+
+FULL_RELOAD = 60.0  # seconds between unconditional reloads of the collection plan
 
 
 @dataclass(frozen=True)
@@ -87,12 +89,26 @@ class Collector:
         self._counters = self.decoder.counters.snapshot()
         self._labels = settings.collector_id
         self.plan: CollectionPlan | None = None
+        self._loaded_at = 0.0
         self._lock = threading.Lock()
 
     # -- configuration -----------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Re-read Active flow logs and the tagged topology from the database."""
+    def refresh(self, *, force: bool = False) -> None:
+        """Re-read Active flow logs and the tagged topology, when the change epoch moved.
+
+        A full reload also happens every ``FULL_RELOAD`` seconds, in case something changed the
+        database without bumping the epoch (a manual edit).
+        """
+        now = time.monotonic()
+        if (
+            not force
+            and self.plan is not None
+            and now - self._loaded_at < FULL_RELOAD
+            and current_epoch(self.database) == self.plan.epoch
+        ):
+            return
         plan = load_plan(self.database)
+        self._loaded_at = now
         with self._lock:
             if plan != self.plan:
                 self.plan = plan

@@ -13,6 +13,7 @@ from cenflow.domain.transitions import ResourceKind, Transition
 from cenflow.jobs.queue import TaskQueue
 from cenflow.store import flowlogs as flowlog_repo
 from cenflow.store import network as network_repo
+from cenflow.store.epochs import bump_collection
 from cenflow.store.tags import remove_tags
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def complete(tx: Connection, transition: Transition) -> None:
             extra={"resource_id": transition.resource_id, "expected": transition.via, "found": current},
         )
         return
+    bump_collection(tx)
     if transition.to is None:
         _REMOVERS[transition.kind](tx, transition.resource_id)
     else:

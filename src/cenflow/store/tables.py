@@ -351,3 +351,14 @@ sls_logstores = Table(
     Column("created_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("project_name", "logstore_name"),
 )
+
+# --- change epochs --------------------------------------------------------------------------
+# A counter per area, bumped in the transaction of every change to it, so a reader that only
+# needs to know *whether* something changed (the collector polling the topology and the Active
+# flow logs every second) reads one row instead of everything.
+epochs = Table(
+    "epochs",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
