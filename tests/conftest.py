@@ -9,6 +9,14 @@
 - ``sdk``: an SDK client on ``server``, parametrised over the three stacks.
 - ``sdk_stack``: just the stack name, parametrised the same way (with ``server.client(stack)``
   or ``server_factory(...).client(stack)`` when the test needs its own server or key).
+- ``postgres``: PostgreSQL databases on demand (``postgres.fresh()``, ``postgres.create()``);
+  ``postgres_url``: a fresh database for one test, as a SQLAlchemy URL
+  (``postgresql+psycopg://...``), e.g. for ``server_factory(env={"CENFLOW_DATABASE_URL": url})``.
+
+PostgreSQL: a throwaway server (tests/postgres.py) starts with the session, before collection, and
+its URL is exported as ``CENFLOW_TEST_POSTGRES_URL`` so that tests reading that variable (the IAM
+and store unit tests) run on PostgreSQL too; a URL already set there is used instead of starting a
+server.  Without PostgreSQL binaries the tests needing it fail, saying how to install them.
 """
 
 from __future__ import annotations
@@ -20,12 +28,52 @@ from pathlib import Path
 import pytest
 
 from tests.harness import STACKS, CenflowServer, SdkClient
+from tests.postgres import Databases, PostgresCluster, PostgresUnavailable
 
 # The SDKs use requests, which honours proxy variables; loopback must never go through a proxy.
 os.environ["NO_PROXY"] = ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1", "localhost"]))
 os.environ["no_proxy"] = os.environ["NO_PROXY"]
 
 ServerFactory = Callable[..., CenflowServer]
+
+POSTGRES_URL_VARIABLE = "CENFLOW_TEST_POSTGRES_URL"
+_CLUSTER = pytest.StashKey[PostgresCluster]()
+_UNAVAILABLE = pytest.StashKey[str]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    # Before collection: test modules read CENFLOW_TEST_POSTGRES_URL when they are imported.
+    if os.environ.get(POSTGRES_URL_VARIABLE):
+        return
+    try:
+        cluster = PostgresCluster.start()
+    except PostgresUnavailable as exc:
+        session.config.stash[_UNAVAILABLE] = str(exc)
+        return
+    session.config.stash[_CLUSTER] = cluster
+    os.environ[POSTGRES_URL_VARIABLE] = cluster.url()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cluster = session.config.stash.get(_CLUSTER, None)
+    if cluster is not None:
+        del session.config.stash[_CLUSTER]
+        os.environ.pop(POSTGRES_URL_VARIABLE, None)
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres(pytestconfig: pytest.Config) -> Databases:
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if url is None:
+        pytest.fail(pytestconfig.stash.get(_UNAVAILABLE, "PostgreSQL was not started"), pytrace=False)
+    return Databases(url)
+
+
+@pytest.fixture
+def postgres_url(postgres: Databases) -> Iterator[str]:
+    with postgres.fresh() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
