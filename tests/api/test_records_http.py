@@ -125,8 +125,12 @@ def test_wrong_secret_and_unknown_key_are_refused(server: CenflowServer) -> None
 def test_bad_query_parameters_get_invalid_parameter(server: CenflowServer) -> None:
     auth = basic(server.access_key_id or "", server.access_key_secret or "")
     with server.http() as http:
-        for params in ({"where": "nosuchfield = 1"}, {"where": "1; DROP TABLE x"}, {"from": "yesterday"},
-                       {"limit": "-3"}):
+        for params in (
+            {"where": "nosuchfield = 1"},
+            {"where": "1; DROP TABLE x"},
+            {"from": "yesterday"},
+            {"limit": "-3"},
+        ):
             response = http.get(PATH, params=params, headers=auth)
             assert (response.status_code, response.json()["Code"]) == (400, "InvalidParameter"), params
 
@@ -141,8 +145,18 @@ def test_unknown_logstore_is_404(server: CenflowServer) -> None:
 
 
 def _user(server: CenflowServer, name: str, *policies: str) -> tuple[str, str]:
-    argv = [sys.executable, "-m", "cenflow.cli.main", "iam", "create-user", name, "--format", "json",
-            "--data-dir", str(server.data_dir)]
+    argv = [
+        sys.executable,
+        "-m",
+        "cenflow.cli.main",
+        "iam",
+        "create-user",
+        name,
+        "--format",
+        "json",
+        "--data-dir",
+        str(server.data_dir),
+    ]
     for policy in policies:
         argv += ["--policy", policy]
     created = json.loads(subprocess.run(argv, check=True, capture_output=True, text=True).stdout)
