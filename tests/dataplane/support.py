@@ -457,3 +457,59 @@ def _udp_socket(port: int) -> tuple[int, int] | None:
         if fields[1].endswith(f":{wanted}"):
             return int(fields[9]), int(fields[4].split(":")[1], 16)
     return None
+
+
+def export_capture(server: CenflowServer, pcap: Path, source: str, version: str = "v9") -> int:
+    """softflowd exports ``pcap`` to the server through a tee sending from ``source`` (the exporter
+    address the server sees); returns once the server has decoded every datagram."""
+    before = metric(server, "cenflow_flow_datagrams_total")
+    with UdpTee([(HOST, server.flow_port)], source=source) as tee:
+        sent = softflowd(pcap, tee.port, version)
+        tee.wait_forwarded(sent)
+    wait_for_datagrams(server, before + sent)
+    return sent
+
+
+Binding = tuple[tuple[str, ...], str, str]  # (cidrs, region of the network behind, kind: vpc|vbr|peer)
+
+
+def expected_records(
+    truth: Mapping[str, tuple[int, int]], attachments: Mapping[str, Binding], router_region: str = "cn-hangzhou"
+) -> dict[tuple[str, str, str], tuple[int, int, str, str]]:
+    """The binding rules of docs/topology.md (cidr mode), written independently of the collector:
+    (attachment, direction, 5-tuple) -> (packets, bytes, src-region-id, dst-region-id)."""
+
+    def owner(address: str) -> str | None:
+        ip = ipaddress.ip_address(address)
+        for name, (cidrs, _region, _kind) in attachments.items():
+            if any(ip in ipaddress.ip_network(c) for c in cidrs):
+                return name
+        return None
+
+    result: dict[tuple[str, str, str], tuple[int, int, str, str]] = {}
+    for key, (packets, octets) in truth.items():
+        src, dst = key.split("|")[:2]
+        ingress, egress = owner(src), owner(dst)
+        src_region = attachments[ingress][1] if ingress else router_region
+        dst_region = attachments[egress][1] if egress else router_region
+        if ingress and attachments[ingress][2] != "peer":
+            result[(ingress, "in", key)] = (packets, octets, src_region, dst_region)
+        if egress:
+            result[(egress, "out", key)] = (packets, octets, src_region, dst_region)
+    return result
+
+
+def recorded(
+    rows: Iterable[Mapping[str, Any]], names: Mapping[str, str]
+) -> dict[tuple[str, str, str], tuple[int, int, str, str]]:
+    """OK records summed per (attachment name, direction, 5-tuple), with their regions;
+    ``names`` maps attachment ids to names.  Fails when one key carries two different regions."""
+    result: dict[tuple[str, str, str], tuple[int, int, str, str]] = {}
+    for row in rows:
+        if row.get("log-status") != "OK":
+            continue
+        key = (names[row["attachment-id"]], row["direction"], flow_key(row))
+        packets, octets, src_region, dst_region = result.get(key, (0, 0, row["src-region-id"], row["dst-region-id"]))
+        assert (src_region, dst_region) == (row["src-region-id"], row["dst-region-id"]), row
+        result[key] = (packets + int(row["packets"]), octets + int(row["bytes"]), src_region, dst_region)
+    return result
