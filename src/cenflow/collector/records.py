@@ -10,32 +10,80 @@ window was open.
 
 from __future__ import annotations
 
-import ipaddress
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cenflow.collector.aggregator import FlowLogSpec
 from cenflow.collector.registry import NameRegistry
 from cenflow.collector.windows import Aggregate, Window
 from cenflow.logstore.schema import FLOW_LOG_ID, WINDOW_START
 
-_DIRECTIONS = np.array(["in", "out"], dtype=object)
-_TYPES = np.array(["IPv4", "IPv6"], dtype=object)
+_DIRECTIONS = pa.array(["in", "out"], pa.string())
+_TYPES = pa.array(["IPv4", "IPv6"], pa.string())
+_DECIMAL = pa.array([str(i) for i in range(256)], pa.string())
+_HEX = pa.array([f"{i:x}" for i in range(65536)], pa.string())
 
 
-def _address_texts(values: np.ndarray) -> np.ndarray:
-    """16-byte addresses to text, converting each distinct address once."""
-    if not values.size:
-        return np.empty(0, dtype=object)
-    unique, inverse = np.unique(values, return_inverse=True)
-    texts = []
-    for value in unique:
-        address = ipaddress.IPv6Address(value.tobytes())
-        mapped = address.ipv4_mapped
-        texts.append(str(mapped) if mapped is not None else str(address))
-    return np.array(texts, dtype=object)[inverse.reshape(-1)]
+def _join(columns: list[pa.Array], separator: str) -> pa.Array:
+    return columns[0] if len(columns) == 1 else pc.binary_join_element_wise(*columns, separator)
+
+
+def _ipv6_texts(groups: npt.NDArray[np.uint16]) -> pa.Array:
+    """RFC 5952 text of addresses given as 8 hextets each, as ``ipaddress`` writes them: the
+    first longest run of two or more zero hextets becomes ``::``."""
+    n = groups.shape[0]
+    hextets = [pc.take(_HEX, pa.array(groups[:, i])) for i in range(8)]
+    # Length of the zero run starting at each hextet; the first longest run wins.
+    run = np.zeros((n, 9), dtype=np.int8)
+    for i in range(7, -1, -1):
+        run[:, i] = np.where(groups[:, i] == 0, run[:, i + 1] + 1, 0)
+    start = run[:, :8].argmax(axis=1)
+    length = run[np.arange(n), start]
+    start = np.where(length >= 2, start, 8)
+    length = np.where(length >= 2, length, 0)
+    pieces: list[pa.Array] = []
+    rows: list[npt.NDArray[np.intp]] = []
+    shape = start.astype(np.int64) * 16 + length
+    for value in np.unique(shape).tolist():
+        picked = np.flatnonzero(shape == value)
+        first, size = divmod(int(value), 16)
+        index = pa.array(picked)
+        if not size:
+            text = _join([hextets[i].take(index) for i in range(8)], ":")
+        else:
+            head = [hextets[i].take(index) for i in range(first)]
+            tail = [hextets[i].take(index) for i in range(first + size, 8)]
+            left = _join(head, ":") if head else pa.array([""] * picked.size, pa.string())
+            right = _join(tail, ":") if tail else pa.array([""] * picked.size, pa.string())
+            text = pc.binary_join_element_wise(left, right, "::")
+        pieces.append(text)
+        rows.append(picked)
+    order = np.argsort(np.concatenate(rows), kind="stable")
+    return pa.concat_arrays(pieces).take(pa.array(order))
+
+
+def address_texts(values: npt.NDArray[np.void]) -> pa.Array:
+    """16-byte addresses as text: IPv4-mapped ones as dotted quads, others in RFC 5952 form
+    (what ``cenflow.flow.batch.address_text`` gives for one), computed column-wise."""
+    n = int(values.shape[0])
+    if not n:
+        return pa.array([], pa.string())
+    raw = np.ascontiguousarray(values).view(np.uint8).reshape(n, 16)
+    words = raw.view(">u4")
+    mapped = (words[:, 0] == 0) & (words[:, 1] == 0) & (words[:, 2] == 0xFFFF)
+    ipv4 = words[:, 3].astype(np.uint32)
+    quads = [pc.take(_DECIMAL, pa.array(((ipv4 >> shift) & 0xFF).astype(np.uint8))) for shift in (24, 16, 8, 0)]
+    texts = _join(quads, ".")
+    if mapped.all():
+        return texts
+    others = np.flatnonzero(~mapped)
+    ipv6 = _ipv6_texts(raw[others].view(">u2").astype(np.uint16))
+    return pc.replace_with_mask(texts, pa.array(~mapped), ipv6)
 
 
 def window_records(
@@ -47,24 +95,31 @@ def window_records(
 ) -> pa.Table:
     flow_log = spec.flow_log
     keys = result.keys
-    attachment_names = np.array([attachments.name(int(n)) for n in range(len(attachments))], dtype=object)
-    region_names = np.array([regions.name(int(n)) for n in range(len(regions))], dtype=object)
-    columns: dict[str, list[Any] | np.ndarray] = {
-        "attachment-id": attachment_names[keys["attachment"]] if len(keys) else np.empty(0, dtype=object),
-        "src-region-id": region_names[keys["src_region"]] if len(keys) else np.empty(0, dtype=object),
-        "srcaddr": _address_texts(keys["src"]),
-        "srcport": keys["src_port"].astype(np.int32),
-        "dst-region-id": region_names[keys["dst_region"]] if len(keys) else np.empty(0, dtype=object),
-        "dstaddr": _address_texts(keys["dst"]),
-        "dstport": keys["dst_port"].astype(np.int32),
-        "protocol": keys["protocol"].astype(np.int32),
-        "packets": result.packets.astype(np.int64),
-        "bytes": result.bytes.astype(np.int64),
-        "direction": _DIRECTIONS[keys["direction"]],
-        "tcp-flags": result.tcp_flags.astype(np.int32),
-        "type": _TYPES[(keys["ip_version"] == 6).astype(np.int64)],
+    wanted = set(flow_log.fields)
+
+    def names(registry: NameRegistry, numbers: np.ndarray) -> pa.Array:
+        table = pa.array([registry.name(n) for n in range(len(registry))], pa.string())
+        return table.take(pa.array(np.ascontiguousarray(numbers)))
+
+    def number(values: np.ndarray, kind: type[np.integer[Any]]) -> pa.Array:
+        return pa.array(values.astype(kind))
+
+    builders: dict[str, Callable[[], pa.Array]] = {
+        "attachment-id": lambda: names(attachments, keys["attachment"]),
+        "src-region-id": lambda: names(regions, keys["src_region"]),
+        "srcaddr": lambda: address_texts(keys["src"]),
+        "srcport": lambda: number(keys["src_port"], np.int32),
+        "dst-region-id": lambda: names(regions, keys["dst_region"]),
+        "dstaddr": lambda: address_texts(keys["dst"]),
+        "dstport": lambda: number(keys["dst_port"], np.int32),
+        "protocol": lambda: number(keys["protocol"], np.int32),
+        "packets": lambda: number(result.packets, np.int64),
+        "bytes": lambda: number(result.bytes, np.int64),
+        "direction": lambda: _DIRECTIONS.take(pa.array(np.ascontiguousarray(keys["direction"]))),
+        "tcp-flags": lambda: number(result.tcp_flags, np.int32),
+        "type": lambda: _TYPES.take(pa.array((keys["ip_version"] == 6).astype(np.int8))),
     }
-    statuses = ["OK"] * len(keys)
+    columns = {name: build() for name, build in builders.items() if name in wanted}
     extra_attachments: list[str] = []
     extra_statuses: list[str] = []
     if not window.late_part:
@@ -78,9 +133,8 @@ def window_records(
     extra = len(extra_attachments)
     table: dict[str, pa.Array] = {}
     total = len(keys) + extra
-    for name, values in columns.items():
+    for name, seen_part in columns.items():
         kind = _TYPE[name]
-        seen_part = pa.array(values, kind)
         tail = pa.array(extra_attachments, kind) if name == "attachment-id" else pa.nulls(extra, kind)
         table[name] = pa.concat_arrays([seen_part, tail]) if extra else seen_part
 
@@ -92,7 +146,8 @@ def window_records(
     table["tr-id"] = constant(flow_log.transit_router_id, pa.string())
     table["start"] = constant(window.start, pa.int64())
     table["end"] = constant(window.end, pa.int64())
-    table["log-status"] = pa.array(statuses + extra_statuses, pa.string())
+    statuses = pa.repeat(pa.scalar("OK", pa.string()), len(keys))
+    table["log-status"] = pa.concat_arrays([statuses, pa.array(extra_statuses, pa.string())]) if extra else statuses
     selected = {name: table[name] for name in flow_log.fields}
     selected[FLOW_LOG_ID] = constant(flow_log.flow_log_id, pa.string())
     selected[WINDOW_START] = constant(window.start, pa.int64())
