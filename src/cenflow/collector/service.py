@@ -150,18 +150,22 @@ class Collector:
             decoded = self.decoder.decode(datagrams, now=now)
             batch = decoded.flows
             m.DATAGRAMS.labels(self._labels).inc(len(datagrams))
-            self._count_decoder()
-            if not len(batch):
-                return
-            attributed, stats = self.binder.bind(batch)
-            m.UNKNOWN_EXPORTER.labels(self._labels).inc(stats.unknown_exporter)
-            m.UNATTRIBUTED.labels(self._labels).inc(stats.unattributed)
-            taken = self.aggregator.add(
-                batch, attributed, self._attachment_numbers, self._region_numbers, first, last, now
-            )
-            m.INACTIVE.labels(self._labels).inc(len(attributed) - taken)
+            gaps = self._count_decoder()
+            if len(batch):
+                attributed, stats = self.binder.bind(batch)
+                m.UNKNOWN_EXPORTER.labels(self._labels).inc(stats.unknown_exporter)
+                m.UNATTRIBUTED.labels(self._labels).inc(stats.unattributed)
+                taken = self.aggregator.add(
+                    batch, attributed, self._attachment_numbers, self._region_numbers, first, last, now
+                )
+                m.INACTIVE.labels(self._labels).inc(len(attributed) - taken)
+            if gaps:
+                # Marked once the batch's flows are in their windows, so a window this very batch
+                # opened (the one the lost data most likely belonged to) is marked too.
+                self.aggregator.mark_skipdata()
 
-    def _count_decoder(self) -> None:
+    def _count_decoder(self) -> int:
+        """Add the decoder's new counts to the metrics; returns the new sequence gaps."""
         current = self.decoder.counters.snapshot()
         before, self._counters = self._counters, current
         m.DECODED.labels(self._labels).inc(current["flow_records"] - before["flow_records"])
@@ -170,7 +174,7 @@ class Collector:
         gaps = current["sequence_gaps"] - before["sequence_gaps"]
         if gaps > 0:
             m.SEQUENCE_GAPS.labels(self._labels).inc(gaps)
-            self.aggregator.mark_skipdata()
+        return max(gaps, 0)
 
     def note_socket_drops(self, drops: int) -> None:
         if drops > 0:
