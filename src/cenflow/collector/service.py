@@ -13,6 +13,7 @@ written exactly once.  With ``--no-spool``, everything in the windows still open
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -31,7 +32,7 @@ from cenflow.collector.receiver import Received, UdpReceiver
 from cenflow.collector.records import window_records
 from cenflow.collector.registry import NameRegistry
 from cenflow.collector.spool import Spool
-from cenflow.collector.topology import Topology
+from cenflow.collector.topology import Topology, exporter_address
 from cenflow.collector.windows import Window
 from cenflow.flow.batch import address_text
 from cenflow.flow.decoder import Datagram, FlowDecoder
@@ -294,7 +295,7 @@ class Collector:
         self.drain()
 
 
+@functools.lru_cache(maxsize=4096)
 def _address16(host: str) -> bytes:
-    from cenflow.collector.topology import exporter_address
-
+    """An exporter's address as the decoder's 16-byte value (parsed once per exporter)."""
     return exporter_address(host)
