@@ -174,6 +174,8 @@ def _check_scope_is_free(tx: Connection, transit_router: TransitRouter, attachme
     """One flow log per scope; a whole-TR flow log excludes attachment flow logs on that TR."""
     existing = repo.flowlogs_touching(tx, transit_router.transit_router_id, [])
     for other in existing:
+        if attachment is not None and other.attachment_id not in (None, attachment.attachment_id):
+            continue  # another attachment's flow log: no bearing on this one, whatever its state
         if other.status == FlowLogStatus.DELETING:
             raise e.TR_FLOWLOG_STATUS(f"{other.flow_log_id} on this transit router is still being deleted.")
         if attachment is None and other.attachment_id is None:
