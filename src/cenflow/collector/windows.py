@@ -52,6 +52,42 @@ class Aggregate:
         return cls(np.empty(0, KEY), np.empty(0, np.uint64), np.empty(0, np.uint64), np.empty(0, np.uint16))
 
 
+_WORDS = -(-KEY.itemsize // 8)  # a key as this many 64-bit words, zero-padded
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _digests(keys: npt.NDArray[np.void]) -> npt.NDArray[np.uint64]:
+    """A 64-bit mix of each key's bytes: equal keys, equal digests (the converse is checked)."""
+    n = keys.shape[0]
+    padded = np.zeros((n, _WORDS * 8), dtype=np.uint8)
+    padded[:, : KEY.itemsize] = keys.view(np.uint8).reshape(n, KEY.itemsize)
+    words = padded.view(np.uint64)
+    digest = np.zeros(n, dtype=np.uint64)
+    for i in range(_WORDS):
+        digest ^= words[:, i]
+        digest *= _MIX
+        digest ^= digest >> np.uint64(29)
+    return digest
+
+
+def _groups(keys: npt.NDArray[np.void]) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """(order, starts): ``keys[order]`` has equal keys next to each other, each run starting at
+    one of ``starts``."""
+    digests = _digests(keys)
+    order = np.argsort(digests)
+    sorted_digests = digests[order]
+    same = sorted_digests[1:] == sorted_digests[:-1]
+    pairs = np.flatnonzero(same)
+    as_bytes = keys.view(_KEY_BYTES)
+    if pairs.size and (as_bytes[order[pairs]] != as_bytes[order[pairs + 1]]).any():
+        # Two different keys share a digest: group by the bytes themselves.
+        order = np.argsort(as_bytes, kind="stable")
+        sorted_keys = as_bytes[order]
+        same = sorted_keys[1:] == sorted_keys[:-1]
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    return order, starts
+
+
 def aggregate(parts: list[Aggregate]) -> Aggregate:
     """Merge parts into one record per distinct key (one sort; sums exact in uint64)."""
     parts = [p for p in parts if len(p)]
@@ -61,12 +97,11 @@ def aggregate(parts: list[Aggregate]) -> Aggregate:
     packets = np.concatenate([p.packets for p in parts])
     octets = np.concatenate([p.bytes for p in parts])
     flags = np.concatenate([p.tcp_flags for p in parts])
-    as_bytes = keys.view(_KEY_BYTES)
-    order = np.argsort(as_bytes, kind="stable")
-    sorted_keys = as_bytes[order]
-    starts = np.flatnonzero(np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1])))
+    order, starts = _groups(keys)
+    if starts.size == order.size:  # every key distinct
+        return Aggregate(keys[order], packets[order], octets[order], flags[order])
     return Aggregate(
-        keys[order][starts],
+        keys[order[starts]],
         np.add.reduceat(packets[order], starts).astype(np.uint64),
         np.add.reduceat(octets[order], starts).astype(np.uint64),
         np.bitwise_or.reduceat(flags[order], starts).astype(np.uint16),
@@ -85,6 +120,9 @@ class Window:
     last_position: int = -1
     last_update: float = 0.0  # wall clock
     skipdata: bool = False
+    # Rows at which ``add`` next merges the parts: doubled past what a merge leaves, so a window
+    # with more distinct keys than COMPACT_AT is merged O(log n) times, not on every add.
+    compact_at: int = COMPACT_AT
 
     @property
     def end(self) -> int:
@@ -97,10 +135,11 @@ class Window:
             self.first_position = first
         self.last_position = max(self.last_position, last)
         self.last_update = now
-        if self.rows >= COMPACT_AT and len(self.parts) > 1:
+        if self.rows >= self.compact_at and len(self.parts) > 1:
             merged = aggregate(self.parts)
             self.parts = [merged]
             self.rows = len(merged)
+            self.compact_at = max(COMPACT_AT, 2 * self.rows)
 
     def due(self, watermark: float, now: float, lateness: float) -> bool:
         if self.late_part:
