@@ -191,21 +191,19 @@ def create_app(runtime: Runtime) -> Starlette:
     endpoint = RpcEndpoint(runtime.gateway)
     iam = runtime.services.iam
     assert iam is not None
+    records = RecordsEndpoint(
+        endpoint,
+        runtime.gateway.authenticator,
+        iam.credentials,
+        iam.enforcer,
+        LogStore.in_data_dir(runtime.settings.data_dir),
+    )
     routes = [
         Route("/", endpoint.handle, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
-        Route(
-            "/api/projects/{project}/logstores/{logstore}/records",
-            RecordsEndpoint(
-                endpoint,
-                runtime.gateway.authenticator,
-                iam.credentials,
-                iam.enforcer,
-                LogStore.in_data_dir(runtime.settings.data_dir),
-            ).handle,
-            methods=["GET"],
-        ),
+        Route("/api/projects/{project}/logstores/{logstore}/records", records.handle, methods=["GET"]),
+        Route("/api/projects/{project}/logstores/{logstore}/{kind:str}", records.analytics, methods=["GET"]),
     ]
 
     async def method_not_allowed(request: Request, _exc: Exception) -> Response:

@@ -20,7 +20,8 @@ from cenflow.wire.signing import V3_ALGORITHM, v3_canonical_request, v3_signatur
 from tests.harness import CenflowServer
 
 PROJECT, LOGSTORE = "records-proj", "records-store"
-PATH = f"/api/projects/{PROJECT}/logstores/{LOGSTORE}/records"
+API = f"/api/projects/{PROJECT}/logstores/{LOGSTORE}"
+PATH = f"{API}/records"
 WINDOWS = (1_700_000_040, 1_700_000_100)
 
 
@@ -172,3 +173,47 @@ def test_ram_user_needs_log_permission(server: CenflowServer) -> None:
     assert (denied.status_code, denied.json()["Code"]) == (403, "Forbidden.RAM")
     assert denied.json()["AccessDeniedDetail"]["AuthAction"] == "log:GetLogStoreLogs"
     assert len(lines(allowed)) == 4
+
+
+def test_top_talkers_rank_sources_by_bytes(server: CenflowServer) -> None:
+    auth = basic(server.access_key_id or "", server.access_key_secret or "")
+    with server.http() as http:
+        response = http.get(API + "/top", params={"by": "srcaddr", "limit": "1"}, headers=auth)
+    assert response.status_code == 200, response.text
+    rows = response.json()["rows"]
+    assert len(rows) == 1
+    assert rows[0]["srcaddr"] == "10.0.0.2"
+    assert rows[0]["bytes"] == 400  # 200 bytes in each of the two windows
+
+
+def test_traffic_over_time_sums_each_bucket(server: CenflowServer) -> None:
+    auth = basic(server.access_key_id or "", server.access_key_secret or "")
+    with server.http() as http:
+        response = http.get(API + "/traffic", params={"bucket": "60"}, headers=auth)
+    assert response.status_code == 200, response.text
+    rows = response.json()["rows"]
+    assert [row["bytes"] for row in rows] == [300, 300]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "params", "status", "code"),
+    [
+        ("/top", {"by": "port"}, 400, "InvalidParameter"),
+        ("/top", {"metric": "flows"}, 400, "InvalidParameter"),
+        ("/traffic", {"bucket": "0"}, 400, "InvalidParameter"),
+        ("/nothing", {}, 404, "NotFound"),
+    ],
+)
+def test_analytics_refuse_bad_requests(
+    server: CenflowServer, suffix: str, params: dict[str, str], status: int, code: str
+) -> None:
+    auth = basic(server.access_key_id or "", server.access_key_secret or "")
+    with server.http() as http:
+        response = http.get(API + suffix, params=params, headers=auth)
+    assert (response.status_code, response.json()["Code"]) == (status, code)
+
+
+def test_analytics_need_authentication(server: CenflowServer) -> None:
+    with server.http() as http:
+        response = http.get(API + "/top")
+    assert (response.status_code, response.json()["Code"]) == (401, "Unauthorized")

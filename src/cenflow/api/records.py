@@ -8,6 +8,10 @@ nonce and timestamp) or, for curl and scripts on a trusted network, with HTTP Ba
 Query parameters: ``from`` and ``to`` (Unix seconds or ISO-8601; windows starting in
 ``[from, to)``), ``where`` (a SQL boolean expression over the CEN fields, e.g.
 ``"direction" = 'in' AND dstport = 443``), ``limit``.  Errors use Alibaba's JSON envelope.
+
+Beside it, ``.../top`` (top talkers by ``srcaddr``, ``dstaddr`` or ``pair``, by ``bytes`` or
+``packets``) and ``.../traffic`` (bytes, packets and flows per ``bucket`` seconds) answer the
+console's questions as JSON, under the same authentication and authorisation.
 """
 
 from __future__ import annotations
@@ -17,16 +21,17 @@ import binascii
 import hmac
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from cenflow.api.http import RpcEndpoint, new_request_id
 from cenflow.errors import ApiError, ErrorSpec
 from cenflow.iam.enforcer import Enforcer, now_context
 from cenflow.iam.principal import Principal
-from cenflow.logstore import LogStore, LogstoreError
+from cenflow.logstore import METRICS, TALKER_KEYS, LogStore, LogstoreError
 from cenflow.logstore.errors import InvalidName, QueryError
 from cenflow.wire import errors as e
 from cenflow.wire.auth import Authenticator, KeyResolver
@@ -40,9 +45,26 @@ WRONG_SECRET = ErrorSpec(
     "The AccessKeySecret is incorrect. Please check your AccessKeyId and AccessKeySecret.",
     401,
 )
+NOT_FOUND = ErrorSpec("NotFound", "No API at {path}.", 404)
 UNAUTHENTICATED = ErrorSpec(
     "Unauthorized", "Sign the request (ACS3-HMAC-SHA256) or use HTTP Basic with an AccessKey.", 401
 )
+
+
+Choice = TypeVar("Choice", bound=str)
+
+
+def _choice(value: str, allowed: tuple[Choice, ...], name: str) -> Choice:
+    for option in allowed:
+        if value == option:
+            return option
+    raise INVALID_QUERY(detail=f'"{name}" must be one of {", ".join(allowed)}.')
+
+
+def _positive(value: str, name: str) -> int:
+    if not (value.isdigit() and 0 < int(value) <= 1_000_000):
+        raise INVALID_QUERY(detail=f'"{name}" must be a positive integer.')
+    return int(value)
 
 
 def parse_time(value: str, name: str) -> int:
@@ -74,21 +96,61 @@ class RecordsEndpoint:
         self.logstore = logstore
         self.database = rpc.gateway.services.database
 
-    async def handle(self, request: Request) -> Response:
+    async def _admit(self, request: Request) -> tuple[str, str, int | None, int | None]:
+        """Authenticate, authorise, and read the common parameters; raises ``ApiError``."""
         project = request.path_params["project"]
         logstore = request.path_params["logstore"]
+        wire = await self.rpc.read(request)
+        principal = await run_in_threadpool(self._authenticate, wire)
+        await run_in_threadpool(self._authorize, principal, wire, project, logstore)
+        params = request.query_params
+        from_ts = parse_time(params["from"], "from") if params.get("from") else None
+        to_ts = parse_time(params["to"], "to") if params.get("to") else None
+        if not self.logstore.exists(project, logstore):
+            raise LOGSTORE_NOT_FOUND(project=project[:63], logstore=logstore[:63])
+        return project, logstore, from_ts, to_ts
+
+    async def analytics(self, request: Request) -> Response:
+        """``.../top?by=srcaddr|dstaddr|pair&metric=bytes|packets&limit=`` and
+        ``.../traffic?bucket=<seconds>``: JSON ``{"rows": [...]}``."""
+        kind = request.path_params["kind"]
+        params = request.query_params
+        if kind not in ("top", "traffic"):
+            return self.rpc.render_error(NOT_FOUND(path=request.url.path[:200]))
         try:
-            wire = await self.rpc.read(request)
-            principal = await run_in_threadpool(self._authenticate, wire)
-            await run_in_threadpool(self._authorize, principal, wire, project, logstore)
+            project, logstore, from_ts, to_ts = await self._admit(request)
+            where = params.get("where") or None
+            if kind == "top":
+                limit = _positive(params.get("limit", "10"), "limit")
+                by = _choice(params.get("by", "srcaddr"), TALKER_KEYS, "by")
+                metric = _choice(params.get("metric", "bytes"), METRICS, "metric")
+                table = await run_in_threadpool(
+                    lambda: self.logstore.top_talkers(
+                        project, logstore, by=by, metric=metric, from_ts=from_ts, to_ts=to_ts, where=where, limit=limit
+                    )
+                )
+            else:
+                bucket = _positive(params.get("bucket", "60"), "bucket")
+                table = await run_in_threadpool(
+                    lambda: self.logstore.traffic(
+                        project, logstore, bucket_seconds=bucket, from_ts=from_ts, to_ts=to_ts, where=where
+                    )
+                )
+        except ApiError as error:
+            return self.rpc.render_error(error)
+        except (QueryError, InvalidName) as error:
+            return self.rpc.render_error(INVALID_QUERY(detail=str(error)))
+        except LogstoreError:
+            return self.rpc.render_error(e.SERVICE_UNAVAILABLE())
+        return JSONResponse({"rows": table.to_pylist()})
+
+    async def handle(self, request: Request) -> Response:
+        try:
+            project, logstore, from_ts, to_ts = await self._admit(request)
             params = request.query_params
-            from_ts = parse_time(params["from"], "from") if params.get("from") else None
-            to_ts = parse_time(params["to"], "to") if params.get("to") else None
             limit = params.get("limit")
-            if limit is not None and not (limit.isdigit() and int(limit) > 0):
-                raise INVALID_QUERY(detail='"limit" must be a positive integer.')
-            if not self.logstore.exists(project, logstore):
-                raise LOGSTORE_NOT_FOUND(project=project[:63], logstore=logstore[:63])
+            if limit is not None:
+                _positive(limit, "limit")
             stream = await run_in_threadpool(
                 self.logstore.stream_json_lines,
                 project,
