@@ -16,6 +16,11 @@ once (as the compile cache keeps them):
 - ``explicit``: refused by a Deny whose IP condition holds;
 - ``two-resources``: an allowed call naming two resources;
 - ``cache-hit``: ``PolicyCache.attached()`` for the ten policies (what a call pays to fetch them);
+- ``enforcer``: the gateway's whole authorisation step, ``Enforcer.authorize``, for a RAM user
+  holding the ten policies (half attached to it, half to a group it is in) on a migrated SQLite database in a
+  temporary directory, inside an open transaction as in the gateway: the query for the policies
+  in force, the one for the flow log's tags (the granting statement has a resource-tag
+  condition), the cache lookups and the evaluation; the figure a signed call pays for RAM;
 - peer ``fnmatch``: one ``fnmatch.fnmatchcase`` of an action against ``cen:Describe*``, the least a
   wildcard authoriser could do.
 
@@ -34,11 +39,25 @@ import fnmatch
 import json
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
+from cryptography.fernet import Fernet
+
+from cenflow.api.cbn import CBN
+from cenflow.api.context import CallContext
+from cenflow.api.registry import Operation
+from cenflow.domain.resources import FLOWLOG as FLOWLOG_TYPE
+from cenflow.iam import attachments, directory
+from cenflow.iam import policies as custom_policies
+from cenflow.iam.diagnostics import DiagnosticCodec
+from cenflow.iam.enforcer import Enforcer
+from cenflow.iam.keys import user_principal
 from cenflow.iam.policy import (
     AttachedPolicy,
     AuthorizationRequest,
@@ -50,6 +69,11 @@ from cenflow.iam.policy import (
     parse_session_policy,
     request_context,
 )
+from cenflow.iam.secrets import SecretBox
+from cenflow.store.database import Database
+from cenflow.store.migrate import upgrade
+from cenflow.store.tags import put_tags
+from cenflow.wire.spec import Args, OperationSpec
 
 ACCOUNT = "1234567890123456"
 FLOWLOG = f"acs:cbn:cn-hangzhou:{ACCOUNT}:flowlog/flowlog-m5evbtbpt9pdqqkbn4frt"
@@ -92,6 +116,42 @@ def policy_document(index: int, statements: int, *, grants_call: bool) -> str:
             },
         }
     return json.dumps({"Version": "1", "Statement": body})
+
+
+def enforcer_scenario(stack: ExitStack, documents: list[str]) -> Callable[[], object]:
+    """``Enforcer.authorize`` of an allowed DescribeFlowlogs by a user holding ``documents``."""
+    workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-authz-")))
+    database = Database(f"sqlite:///{workdir / 'cenflow.db'}")
+    stack.callback(database.dispose)
+    upgrade(database)
+    now = datetime.now(UTC)
+    with database.write() as tx:
+        user = directory.create_user(tx, ACCOUNT, now, "bench")
+        # The granting statement has an acs:ResourceTag condition: the flow log's tags are read too.
+        put_tags(tx, FLOWLOG_TYPE, FLOWLOG.rsplit("/", 1)[1], {"team": "network"})
+        directory.create_group(tx, ACCOUNT, now, "team", None)
+        directory.add_user_to_group(tx, ACCOUNT, now, "bench", "team")
+        for i, text in enumerate(documents):
+            custom_policies.create_policy(tx, ACCOUNT, now, f"Team{i}", text, None)
+            # RAM allows 5 custom policies per group: the rest are attached to the user.
+            target, name = ("Group", "team") if i % 2 else ("User", "bench")
+            attachments.attach(tx, ACCOUNT, now, target, name, PolicyType.CUSTOM, f"Team{i}")
+    enforcer = Enforcer(PolicyCache(), DiagnosticCodec(SecretBox(Fernet.generate_key())))
+
+    def handler(ctx: CallContext, args: Args) -> dict[str, Any]:
+        del ctx, args
+        return {}
+
+    def resources(ctx: CallContext, args: Args) -> tuple[str, ...]:
+        del ctx, args
+        return (FLOWLOG,)
+
+    operation = Operation(CBN, "DescribeFlowlogs", OperationSpec(()), handler, resources)
+    args = operation.spec.parse({})
+    tx = stack.enter_context(database.read())
+    context = CallContext("BENCH", user_principal(ACCOUNT, user), "192.0.2.44", True, now, tx, cast(Any, None))
+    enforcer.authorize(context, operation, args)  # raises if the policies do not allow it
+    return lambda: enforcer.authorize(context, operation, args)
 
 
 def measure(call: Callable[[], object], iterations: int) -> float:
@@ -156,6 +216,8 @@ def main() -> None:
 
     scenarios: dict[str, Callable[[], object]] = {name: call for name, (call, _) in checks.items()}
     scenarios["cache-hit"] = fetch_from_cache
+    stack = ExitStack()
+    scenarios["enforcer"] = enforcer_scenario(stack, documents)
     scenarios["fnmatch"] = lambda: fnmatch.fnmatchcase("cen:DescribeFlowlogs", "cen:Describe*")
 
     results: dict[str, list[float]] = {name: [] for name in scenarios}
@@ -176,6 +238,7 @@ def main() -> None:
     for name in scenarios:
         print(f"{name:<16}{statistics.median(results[name]):>10.2f}{statistics.median(ratios[name]):>12.1f}")
     print(f"compile (cache miss): {compile_us:.1f} us per document")
+    stack.close()
 
 
 if __name__ == "__main__":

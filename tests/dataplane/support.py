@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import yaml
 
 from cenflow.logstore import LogStore
+from tests.flow.samples import GENERATED, truth
 from tests.harness import HOST, CenflowServer, free_port
 
 T = TypeVar("T")
@@ -106,6 +107,8 @@ def wait_for_settled_windows(server: CenflowServer, timeout: float = 20.0) -> No
 
     def probe() -> bool:
         samples = metric_samples(server)
+        if not any(name == "cenflow_flow_open_windows" for name, _labels, _value in samples):
+            return False  # no tick yet in this process
         total = dict.fromkeys(("cenflow_flow_open_windows", "cenflow_flow_active_flowlogs"), 0.0)
         for name, _labels, value in samples:
             if name in total:
@@ -180,6 +183,35 @@ def normalised(values: Mapping[str, tuple[int, int]]) -> Sums:
         canonical = f"{ipaddress.ip_address(src)}|{ipaddress.ip_address(dst)}|{rest}"
         result[canonical] = value
     return result
+
+
+# -- the lab: traffic_small.pcap behind one router ---------------------------------------------
+TRAFFIC = GENERATED / "traffic_small.pcap"
+# The capture's sources (10/8, 2001:db8:00xx::) and destinations (192.168/16, 2001:db8:ffxx::).
+SRC_CIDR = ("10.0.0.0/8", "2001:db8::/40")
+DST_CIDR = ("192.168.0.0/16", "2001:db8:ff00::/40")
+LAB_PROJECT = "lab-flows"
+
+
+def lab_topology(name: str = "lab", exporter: str = HOST, logstore: str = "lab-flows") -> dict[str, Any]:
+    """A CEN ``name`` whose router ``name`` is bound to ``exporter``, with the attachments ``src``
+    and ``dst`` behind which traffic_small.pcap's sources and destinations live, and a whole-router
+    flow log ``<name>-all`` (60 s windows) into ``lab-flows/<logstore>``: each flow of the capture is
+    recorded ``in`` on src and ``out`` on dst."""
+    short = name.replace("-", "")
+    attachments = [vpc("src", f"vpc-{short}src", cidr=SRC_CIDR), vpc("dst", f"vpc-{short}dst", cidr=DST_CIDR)]
+    flowlogs = [flowlog(f"{name}-all", LAB_PROJECT, logstore)]
+    return {"name": name, "transit_routers": [router(name, exporter, attachments, flowlogs)]}
+
+
+def truth_sums() -> Sums:
+    return normalised(truth())
+
+
+def directions(rows: Iterable[Mapping[str, Any]]) -> dict[str, Sums]:
+    """The OK records' per-5-tuple sums, per direction."""
+    ok = [r for r in rows if r.get("log-status") == "OK"]
+    return {d: sums(r for r in ok if r["direction"] == d) for d in ("in", "out")}
 
 
 # -- the topology CLI --------------------------------------------------------------------------

@@ -20,7 +20,10 @@ from typing import Any
 import pytest
 
 from tests.dataplane.support import (
+    DST_CIDR,
     FAST,
+    SRC_CIDR,
+    TRAFFIC,
     TRAFFIC_WINDOWS,
     Nfcapd,
     Sums,
@@ -41,13 +44,10 @@ from tests.dataplane.support import (
     wait_for_settled_windows,
     wait_until,
 )
-from tests.flow.samples import GENERATED, truth
+from tests.flow.samples import truth
 from tests.harness import CenflowServer
 
-TRAFFIC = GENERATED / "traffic_small.pcap"
 PROJECT = "softflowd-exports"
-SRC_CIDR = ["10.0.0.0/8", "2001:db8::/40"]
-DST_CIDR = ["192.168.0.0/16", "2001:db8:ff00::/40"]
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,6 @@ many queries a decision costs, resource and request tags, role sessions, and the
 
 from __future__ import annotations
 
-import statistics
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -270,9 +268,12 @@ def document_trust() -> str:
     return document(statement)
 
 
-def test_authorising_a_call_costs_well_under_a_millisecond(enforcer: Enforcer, database: Database) -> None:
-    """A user with a direct system policy and two custom policies through a group: the median added
-    by ``authorize`` (inside an already open transaction, as in the gateway)."""
+def test_authorising_a_call_with_group_and_conditional_policies_is_one_query(
+    enforcer: Enforcer, database: Database
+) -> None:
+    """A user with a direct system policy and two custom policies through a group, authorised
+    inside an already open transaction (as in the gateway): one query however many policies, and
+    the conditions decide.  How long it takes is measured by bench/authz.py, not asserted here."""
     principal = user_with(
         database,
         "ivy",
@@ -284,13 +285,16 @@ def test_authorising_a_call_costs_well_under_a_millisecond(enforcer: Enforcer, d
         attachments.attach(tx, ACCOUNT, NOW, "User", "ivy", PolicyType.SYSTEM, "AliyunCENReadOnlyAccess")
     op = operation("cen:ActiveFlowLog", FLOWLOG_ARN)
     args = op.spec.parse({})
-    samples = []
     with database.read() as tx:
         ctx = call_context(principal, tx)
-        for _ in range(300):
-            started = time.perf_counter()
+        with counting_queries(database) as queries:
             enforcer.authorize(ctx, op, args)
-            samples.append(time.perf_counter() - started)
-    median = statistics.median(samples[50:])
-    print(f"authorize: median {median * 1e6:.0f} us, p95 {sorted(samples)[int(len(samples) * 0.95)] * 1e6:.0f} us")
-    assert median < 0.001
+        assert len(queries) == 1
+        for _ in range(3):  # compiled policies are cached: later calls cost the same one query
+            with counting_queries(database) as again:
+                enforcer.authorize(ctx, op, args)
+            assert len(again) == 1
+        delete = operation("cen:DeleteCen", "*")
+        with pytest.raises(ApiError) as refused:
+            enforcer.authorize(ctx, delete, delete.spec.parse({}))
+        assert refused.value.extra["AccessDeniedDetail"]["NoPermissionType"] == "ExplicitDeny"

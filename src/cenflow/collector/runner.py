@@ -19,8 +19,9 @@ class CollectorThread:
         self._thread = threading.Thread(target=self._run, name=f"collector-{receiver.port}", daemon=True)
 
     def start(self) -> None:
-        replayed = self.collector.recover()
+        # The plan first: replayed flows are routed to the flow logs Active now, like live ones.
         self.collector.refresh()
+        replayed = self.collector.recover()
         log.info(
             "collector listening",
             extra={
