@@ -8,7 +8,6 @@ row locks (``SELECT ... FOR UPDATE``, ``SKIP LOCKED`` for the task queue).
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 import threading
 import time
@@ -17,7 +16,6 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeVar, TypeVarTuple
 
 import anyio.to_thread
-from anyio import CapacityLimiter
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -54,7 +52,6 @@ class Database:
         # Writers of this process therefore queue on a mutex first and take the lock as soon as
         # it is released; the busy timeout still arbitrates between processes.
         self._writers: AbstractContextManager[Any] = threading.RLock() if self.is_sqlite else nullcontext()
-        self._one_at_a_time: tuple[asyncio.AbstractEventLoop, CapacityLimiter] | None = None
         if self.is_sqlite:
             self._install_sqlite_hooks(sqlite_synchronous)
 
@@ -83,20 +80,21 @@ class Database:
                 raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
     async def run_sync(self, func: Callable[[*Ts], T], *args: *Ts) -> T:
-        """Run database work (an API call, a worker pass) in a worker thread, from the event loop.
+        """Run database work (an API call, a worker pass) from the event loop.
 
-        On SQLite such work runs one at a time.  SQLite executes one writer at a time anyway, and
-        every signed call writes its nonce; what threads running SQLite work side by side add is
-        a hand-over of the GIL at every sqlite3 call (each statement step releases it), which
-        under load cost as much CPU as the work itself.  PostgreSQL work waits on the network and
-        keeps running concurrently (anyio's default thread limit).
+        On SQLite the work runs right here, on the event loop's thread.  SQLite executes one
+        writer at a time and every signed call writes its nonce, so calls were serialised anyway;
+        what handing each one to a worker thread added was the hop and a hand-over of the GIL at
+        every sqlite3 call (each statement step releases it), which cost more CPU than the work:
+        running in place doubled the signed calls a server answers per second (bench/api.py).
+        The price: while a call waits for SQLite's write lock held by *another process* (a
+        ``cenflow collector`` or CLI command on the same file), the server answers nothing else.
+        Deployments with several processes belong on PostgreSQL, whose work waits on the network
+        and runs in worker threads concurrently (anyio's default thread limit).
         """
         if not self.is_sqlite:
             return await anyio.to_thread.run_sync(func, *args)
-        loop = asyncio.get_running_loop()
-        if self._one_at_a_time is None or self._one_at_a_time[0] is not loop:  # one per event loop
-            self._one_at_a_time = (loop, CapacityLimiter(1))
-        return await anyio.to_thread.run_sync(func, *args, limiter=self._one_at_a_time[1])
+        return func(*args)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
