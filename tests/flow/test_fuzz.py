@@ -3,13 +3,15 @@ within their caps while it keeps the state of earlier (valid or mangled) datagra
 
 from __future__ import annotations
 
+import random
 import struct
+import tracemalloc
 from functools import cache
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cenflow.flow import COLUMNS, Datagram, DecoderConfig, FlowDecoder
+from cenflow.flow import COLUMNS, Datagram, DecoderConfig, FlowDecoder, layout, wire
 from tests.flow.samples import VENDORS, require_testdata, softflowd_datagrams, split_messages
 
 CONFIG = DecoderConfig(pending_max_bytes=64 << 10, max_templates=500, max_streams=50)
@@ -78,3 +80,64 @@ def test_mutated_real_datagrams_never_raise_and_state_stays_bounded(
     real: list[bytes], payloads: list[bytes], port: int
 ) -> None:
     check_decoder(FlowDecoder(config=CONFIG), [Datagram(p, "192.0.2.98", port) for p in real + payloads])
+
+
+def _mangle(rng: random.Random, data: bytes) -> bytes:
+    out = bytearray(data)
+    for _ in range(rng.randint(1, 4)):
+        at = rng.randrange(max(1, len(out)))
+        kind = rng.choice(("flip", "u16", "truncate", "extend"))
+        if kind == "flip" and out:
+            out[at] ^= 1 << rng.randrange(8)
+        elif kind == "u16" and len(out) >= 2:
+            at = min(at, len(out) - 2)
+            out[at : at + 2] = struct.pack(">H", rng.choice((0, 1, 4, 256, 0x7FFF, 0xFFFF)))
+        elif kind == "truncate":
+            del out[at:]
+        else:
+            out += rng.randbytes(rng.randint(1, 64))
+    return bytes(out)
+
+
+def test_a_long_lived_decoder_fed_mangled_datagrams_from_many_exporters_stays_bounded() -> None:
+    """One decoder, as a collector keeps it, meets thousands of valid and mangled datagrams from
+    four times more exporters than it may track.  Once its tables are full, feeding as many again
+    must not grow its memory: nothing is kept per datagram.  The module-level caches of parsed
+    template sets and compiled layouts are bounded LRUs (512/4,096/1,024 entries) that mangled
+    templates fill slowly; they are emptied at both measurements so that what is measured is the
+    decoder's own state."""
+    rng = random.Random(20261204)
+    samples = corpus()
+    decoder = FlowDecoder(config=CONFIG)
+
+    def feed(rounds: int) -> None:
+        for _ in range(rounds):
+            datagrams = []
+            for _ in range(16):
+                exporter = f"192.0.2.{rng.randrange(200)}"
+                payload = rng.choice(samples)
+                datagrams.append(Datagram(payload if rng.random() < 0.3 else _mangle(rng, payload), exporter, 2055))
+            check_decoder(decoder, datagrams)
+
+    def clear_caches() -> None:
+        for cached in (wire._parse_definitions, layout.compile_layout, layout.compile_varlen_plan):
+            cached.cache_clear()
+
+    def traced() -> int:
+        clear_caches()
+        return tracemalloc.get_traced_memory()[0]
+
+    tracemalloc.start()
+    try:
+        feed(250)  # fill the stream, template and pending tables
+        full = traced()
+        feed(250)
+        steady = traced()
+        feed(250)
+        grown = traced() - steady
+    finally:
+        tracemalloc.stop()
+    assert decoder.counters.datagrams == 750 * 16 * 2  # decode and inspect both count
+    assert decoder.counters.decode_errors > 0  # the mangling did reach the parsers
+    assert full < 8 << 20, f"the decoder's full tables hold {full:,} bytes"
+    assert grown < 512 << 10, f"the decoder grew by {grown:,} bytes over 4,000 more datagrams"
