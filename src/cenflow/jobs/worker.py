@@ -56,12 +56,17 @@ class Worker:
     def run_once(self) -> int:
         """Claim and complete every due task; returns how many were completed."""
         done = 0
-        while True:
-            batch = self.queue.claim(self.owner, self._clock(), LEASE)
-            if not batch:
-                return done
-            for task in batch:
-                done += self._run(task)
+        while (claimed := self.run_batch()) is not None:
+            done += claimed
+        return done
+
+    def run_batch(self) -> int | None:
+        """Claim one batch of due tasks and complete it: how many completed, ``None`` when none
+        was due."""
+        batch = self.queue.claim(self.owner, self._clock(), LEASE)
+        if not batch:
+            return None
+        return sum(self._run(task) for task in batch)
 
     def _run(self, task: Task) -> int:
         try:
@@ -81,7 +86,10 @@ class Worker:
         self._loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
-                await self.queue.database.run_sync(self.run_once)
+                # One batch per turn of the event loop: on SQLite the work runs on the loop
+                # itself, and a backlog of thousands of tasks must not hold API calls up.
+                while await self.queue.database.run_sync(self.run_batch) is not None:
+                    await asyncio.sleep(0)
                 next_due = await self.queue.database.run_sync(self.queue.next_due, self._clock())
             except Exception:
                 log.exception("worker loop error")
