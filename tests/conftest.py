@@ -5,7 +5,7 @@
 - ``server_factory(args=..., env=..., generated_key=...)``: a fresh server with its own data
   directory, stopped (asserting a clean exit) at the end of the test.  For a module-scoped
   server with extra flags, write a fixture like
-  ``with CenflowServer.in_directory(tmp_path_factory.mktemp("x"), args=["--transition-delay", "0"]) as s:``.
+  ``with checked_server(tmp_path_factory.mktemp("x"), "--transition-delay", "0") as s: yield s``.
 - ``sdk``: an SDK client on ``server``, parametrised over the three stacks.
 - ``sdk_stack``: just the stack name, parametrised the same way (with ``server.client(stack)``
   or ``server_factory(...).client(stack)`` when the test needs its own server or key).
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import STACKS, CenflowServer, SdkClient
+from tests.harness import STACKS, CenflowServer, SdkClient, checked_server
 from tests.postgres import Databases, PostgresCluster, PostgresUnavailable
 
 # The SDKs use requests, which honours proxy variables; loopback must never go through a proxy.
@@ -78,9 +78,8 @@ def postgres_url(postgres: Databases) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenflowServer]:
-    with CenflowServer.in_directory(tmp_path_factory.mktemp("session-server")) as instance:
+    with checked_server(tmp_path_factory.mktemp("session-server")) as instance:
         yield instance
-    instance.assert_no_errors()
 
 
 @pytest.fixture

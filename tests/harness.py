@@ -644,3 +644,12 @@ def sign_v3(
 def _snake_case(action: str) -> str:
     """``ActiveFlowLog`` -> ``active_flow_log``: stack A's method names."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower()
+
+
+@contextlib.contextmanager
+def checked_server(base: Path, *args: str) -> Iterator[CenflowServer]:
+    """A started server in ``base`` (extra ``serve`` flags ``args``) shared by a module's or the
+    session's tests; on exit it stops cleanly and fails the tests if it logged an error."""
+    with CenflowServer.in_directory(base, args=list(args)) as server:
+        yield server
+    server.assert_no_errors()

@@ -26,7 +26,17 @@ from cenflow.domain import errors as domain_errors
 from cenflow.errors import ErrorSpec
 from tests.conftest import ServerFactory
 from tests.e2e.cbn_support import GONE, OTHER_REGION, REGION, Cbn, cenflow_cli, client_token, network, tag_params
-from tests.harness import STACK_A_V2, STACK_A_V3, STACK_C, STACKS, ApiFailure, CenflowServer, SdkClient, api_error
+from tests.harness import (
+    STACK_A_V2,
+    STACK_A_V3,
+    STACK_C,
+    STACKS,
+    ApiFailure,
+    CenflowServer,
+    SdkClient,
+    api_error,
+    checked_server,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -83,10 +93,8 @@ class World:
 
 @pytest.fixture(scope="module")
 def errors_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenflowServer]:
-    base = tmp_path_factory.mktemp("errors")
-    with CenflowServer.in_directory(base, args=["--transition-delay", "0"]) as instance:
-        yield instance
-    instance.assert_no_errors()
+    with checked_server(tmp_path_factory.mktemp("errors"), "--transition-delay", "0") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -1071,10 +1079,8 @@ class Busy:
 
 @pytest.fixture(scope="module")
 def busy_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenflowServer]:
-    base = tmp_path_factory.mktemp("busy")
-    with CenflowServer.in_directory(base, args=["--transition-delay", "0"]) as instance:
-        yield instance
-    instance.assert_no_errors()
+    with checked_server(tmp_path_factory.mktemp("busy"), "--transition-delay", "0") as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import ServerFactory
 from tests.e2e.cbn_support import REGION, Cbn, client_token, network, tag_params
-from tests.harness import STACK_A_V3, STACKS, ApiFailure, CenflowServer, api_error, sdk_failure
+from tests.harness import STACK_A_V3, STACKS, ApiFailure, CenflowServer, api_error, checked_server, sdk_failure
 
 pytestmark = pytest.mark.e2e
 
@@ -25,10 +25,8 @@ CONCURRENT_CALLS = 50
 
 @pytest.fixture(scope="module")
 def idempotency_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenflowServer]:
-    base = tmp_path_factory.mktemp("idempotency")
-    with CenflowServer.in_directory(base, args=["--transition-delay", "0"]) as instance:
-        yield instance
-    instance.assert_no_errors()
+    with checked_server(tmp_path_factory.mktemp("idempotency"), "--transition-delay", "0") as server:
+        yield server
 
 
 def test_a_repeated_create_answers_the_first_flow_log(idempotency_server: CenflowServer, sdk_stack: str) -> None:

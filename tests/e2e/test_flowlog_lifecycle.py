@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import ServerFactory
 from tests.e2e.cbn_support import GONE, REGION, Cbn, client_token, tag_params, watch
-from tests.harness import STACK_A_V3, CenflowServer, SdkClient
+from tests.harness import STACK_A_V3, CenflowServer, SdkClient, checked_server
 
 pytestmark = pytest.mark.e2e
 
@@ -34,10 +34,8 @@ LOG_FORMAT = "${srcaddr}${dstaddr}${bytes}${srcport}${dstport}${protocol}${packe
 
 @pytest.fixture(scope="module")
 def lifecycle_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenflowServer]:
-    base = tmp_path_factory.mktemp("lifecycle")
-    with CenflowServer.in_directory(base, args=["--transition-delay", TRANSITION_DELAY]) as instance:
-        yield instance
-    instance.assert_no_errors()
+    with checked_server(tmp_path_factory.mktemp("lifecycle"), "--transition-delay", TRANSITION_DELAY) as server:
+        yield server
 
 
 def assert_describe_shape(body: dict[str, Any], count: int, page_size: int = 20) -> None:

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.harness import CBN_VERSION, CenflowServer, encode_query, sign_rpc_v1, sign_v3
+from tests.harness import CBN_VERSION, CenflowServer, checked_server, encode_query, sign_rpc_v1, sign_v3
 
 pytestmark = pytest.mark.e2e
 
@@ -39,10 +39,8 @@ FUZZ = settings(
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenflowServer]:
-    base = tmp_path_factory.mktemp("fuzz-server")
-    with CenflowServer.in_directory(base, args=["--transition-delay", "0"]) as server:
+    with checked_server(tmp_path_factory.mktemp("fuzz-server"), "--transition-delay", "0") as server:
         yield server
-    server.assert_no_errors()
 
 
 @pytest.fixture(scope="module")

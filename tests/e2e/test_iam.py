@@ -28,7 +28,7 @@ from tests.e2e.iam_support import (
     ram_client,
     sts_client,
 )
-from tests.harness import STACK_A_V3, STACK_C, STACKS, CenflowServer, SdkClient, api_error
+from tests.harness import STACK_A_V3, STACK_C, STACKS, CenflowServer, SdkClient, api_error, checked_server
 
 pytestmark = pytest.mark.e2e
 
@@ -41,10 +41,8 @@ def unique(prefix: str) -> str:
 
 @pytest.fixture(scope="module")
 def iam_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CenflowServer]:
-    base = tmp_path_factory.mktemp("iam-server")
-    with CenflowServer.in_directory(base, args=["--transition-delay", "0"]) as server:
+    with checked_server(tmp_path_factory.mktemp("iam-server"), "--transition-delay", "0") as server:
         yield server
-    server.assert_no_errors()
 
 
 @pytest.fixture(scope="module")
