@@ -157,6 +157,16 @@ def test_a_nonce_cannot_be_reused_for_another_request(sdk: SdkClient) -> None:
     assert (failure.code, failure.status) == ("SignatureNonceUsed", 400)
 
 
+def test_a_refused_call_cannot_be_replayed(sdk: SdkClient) -> None:
+    # The call fails after its signature was verified (its transaction rolls back); its nonce
+    # must still be recorded, or the same request could be replayed once it would succeed.
+    with sdk.signing(timestamp=utc_timestamp(), nonce=uuid.uuid4().hex):
+        refused = api_error(sdk.invoke, "ActiveFlowLog", {"RegionId": "cn-hangzhou", "FlowLogId": "flowlog-unknown0"})
+        replayed = api_error(sdk.invoke, "ActiveFlowLog", {"RegionId": "cn-hangzhou", "FlowLogId": "flowlog-unknown0"})
+    assert (refused.code, refused.status) == ("InvalidFlowlogId.NotFound", 400)
+    assert (replayed.code, replayed.status) == ("SignatureNonceUsed", 400)
+
+
 def test_a_failed_signature_does_not_burn_the_nonce(server: CenflowServer, sdk_stack: str) -> None:
     nonce = uuid.uuid4().hex
     impostor = server.client(sdk_stack, access_key_secret="not-the-secret")

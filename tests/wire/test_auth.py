@@ -37,7 +37,7 @@ class FakeKeys:
         }
         self.calls: list[tuple[str, str | None]] = []
 
-    def resolve(self, access_key_id: str, security_token: str | None) -> ResolvedKey:
+    def resolve(self, access_key_id: str, security_token: str | None, tx: object = None) -> ResolvedKey:
         self.calls.append((access_key_id, security_token))
         try:
             return self.keys[access_key_id]
@@ -49,7 +49,7 @@ class FakeNonces:
     def __init__(self) -> None:
         self.claimed: dict[tuple[str, str], datetime] = {}
 
-    def claim(self, access_key_id: str, nonce: str, expires_at: datetime) -> bool:
+    def claim(self, access_key_id: str, nonce: str, expires_at: datetime, tx: object = None) -> bool:
         if (access_key_id, nonce) in self.claimed:
             return False
         self.claimed[(access_key_id, nonce)] = expires_at

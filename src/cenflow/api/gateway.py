@@ -1,7 +1,7 @@
 """The call pipeline: authenticate, route, validate, authorise, run in one unit of work.
 
-``Gateway.call`` is synchronous and runs in a worker thread; the ASGI adapter (``api.http``)
-only reads the HTTP request and writes the response.
+``Gateway.call`` is synchronous (``Database.run_sync`` decides where it runs); the ASGI adapter
+(``api.http``) only reads the HTTP request and writes the response.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from cenflow.api.context import CallContext
@@ -48,53 +49,77 @@ class Gateway:
         self.ledger = IdempotencyLedger()
 
     def call(self, request: WireRequest, request_id: str) -> CallOutcome:
-        caller = self.authenticator.authenticate(request)
-        operation = self.registry.find(request.version, request.action)
-        args = operation.spec.parse(request.params)
+        """Authenticate and run one call in a single transaction.
+
+        The key lookup, the nonce record and the operation commit together: one transaction per
+        call instead of three (bench/api.py).  When the call fails after its signature was
+        verified, that transaction rolls back with the nonce in it, so the nonce is recorded again
+        on its own: a refused call cannot be replayed later, when it might succeed.
+        """
+        database = self.services.database
         for attempt in range(IDEMPOTENCY_RETRIES):
+            caller: Authenticated | None = None
             try:
-                body = self._run(operation, args, caller, request, request_id)
+                with database.write() as tx:
+                    caller = self.authenticator.authenticate(request, tx)
+                    operation = self.registry.find(request.version, request.action)
+                    args = operation.spec.parse(request.params)
+                    body = self._run(tx, operation, args, caller, request, request_id)
             except IntegrityError:
-                if attempt == IDEMPOTENCY_RETRIES - 1 or "ClientToken" not in args:
+                # A concurrent duplicate won the race for the ClientToken; run the call again
+                # (its nonce went with the rolled-back transaction, so it is claimed again).
+                if attempt == IDEMPOTENCY_RETRIES - 1 or "ClientToken" not in request.params:
+                    self._remember(caller)
                     raise
                 continue
+            except BaseException:
+                self._remember(caller)
+                raise
             if operation.mutating:
                 self.services.on_tasks_enqueued()
             return CallOutcome(operation, {"RequestId": request_id, **body}, caller)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _remember(self, caller: Authenticated | None) -> None:
+        if caller is not None:
+            with self.services.database.write() as tx:
+                self.authenticator.remember(caller.nonce, tx)
+
     def _run(
-        self, operation: Operation, args: Args, caller: Authenticated, request: WireRequest, request_id: str
+        self,
+        tx: Connection,
+        operation: Operation,
+        args: Args,
+        caller: Authenticated,
+        request: WireRequest,
+        request_id: str,
     ) -> dict[str, Any]:
-        database = self.services.database
-        transaction = database.write() if operation.mutating else database.read()
-        with transaction as tx:
-            ctx = CallContext(
-                request_id=request_id,
-                principal=caller.principal,
-                source_ip=request.source_ip,
-                secure=request.secure,
-                now=self.services.clock(),
-                tx=tx,
-                services=self.services,
-            )
-            if operation.authorize:
-                self.authorizer.authorize(ctx, operation, args)
-            token = args.opt_text("ClientToken") if operation.mutating else None
-            if token is None:
-                answer = operation.handler(ctx, args)
-            else:
-                account, action = ctx.account_id, operation.action
-                digest = fingerprint(action, args)
-                recalled = self.ledger.recall(tx, account, action, token, digest)
-                if recalled is not None:
-                    return recalled
-                self.ledger.reserve(tx, account, action, token, digest, ctx.now)
-                answer = operation.handler(ctx, args)
-                self.ledger.record(tx, account, action, token, answer)
-            if operation.mutating and operation.product.changes_collection:
-                bump_collection(tx)
-            return answer
+        ctx = CallContext(
+            request_id=request_id,
+            principal=caller.principal,
+            source_ip=request.source_ip,
+            secure=request.secure,
+            now=self.services.clock(),
+            tx=tx,
+            services=self.services,
+        )
+        if operation.authorize:
+            self.authorizer.authorize(ctx, operation, args)
+        token = args.opt_text("ClientToken") if operation.mutating else None
+        if token is None:
+            answer = operation.handler(ctx, args)
+        else:
+            account, action = ctx.account_id, operation.action
+            digest = fingerprint(action, args)
+            recalled = self.ledger.recall(tx, account, action, token, digest)
+            if recalled is not None:
+                return recalled
+            self.ledger.reserve(tx, account, action, token, digest, ctx.now)
+            answer = operation.handler(ctx, args)
+            self.ledger.record(tx, account, action, token, answer)
+        if operation.mutating and operation.product.changes_collection:
+            bump_collection(tx)
+        return answer
 
     def purge_expired_tokens(self) -> int:
         cutoff = self.services.clock() - timedelta(hours=self.services.settings.idempotency_ttl_hours)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import secrets
 import string
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from cenflow.iam import directory
 from cenflow.iam import errors as ram_errors
 from cenflow.iam.principal import Principal, PrincipalType, root_principal
 from cenflow.iam.secrets import SecretBox
-from cenflow.store.database import Database
+from cenflow.store.database import Database, DriverStatement
 from cenflow.store.tables import access_keys
 from cenflow.wire import errors as e
 from cenflow.wire.auth import ResolvedKey
@@ -70,13 +71,10 @@ def user_principal(account_id: str, user: directory.User) -> Principal:
     )
 
 
-# Built once: every signed call runs it, and building a statement costs more than running it.
-_KEY_FOR_SIGNATURE = select(
-    access_keys.c.secret_ciphertext,
-    access_keys.c.owner_type,
-    access_keys.c.owner_id,
-    access_keys.c.status,
-).where(access_keys.c.access_key_id == bindparam("access_key_id"))
+# Every signed call runs it, on the driver (see DriverStatement).
+_KEY_FOR_SIGNATURE = DriverStatement(
+    "SELECT secret_ciphertext, owner_type, owner_id, status FROM access_keys WHERE access_key_id = ?"
+)
 
 
 class KeyStore:
@@ -90,18 +88,19 @@ class KeyStore:
     def account_id(self) -> str:
         return self._principals.account_id
 
-    def resolve(self, access_key_id: str, security_token: str | None) -> ResolvedKey:
+    def resolve(self, access_key_id: str, security_token: str | None, tx: Connection | None = None) -> ResolvedKey:
         del security_token  # STS tokens are resolved by the STS-aware resolver that wraps this one
-        with self._db.read() as tx:
-            row = tx.execute(_KEY_FOR_SIGNATURE, {"access_key_id": access_key_id}).first()
+        with nullcontext(tx) if tx is not None else self._db.read() as conn:
+            row = _KEY_FOR_SIGNATURE.run(conn, access_key_id).fetchone()
             if row is None:
                 raise e.ACCESS_KEY_NOT_FOUND()
-            if row.status != ACTIVE:
+            ciphertext, owner_type, owner_id, status = row
+            if status != ACTIVE:
                 raise e.ACCESS_KEY_INACTIVE()
-            principal = self._principals.for_owner(tx, row.owner_type, row.owner_id)
+            principal = self._principals.for_owner(conn, owner_type, owner_id)
         if principal is None:
             raise e.ACCESS_KEY_NOT_FOUND()
-        return ResolvedKey(secret=self._open(bytes(row.secret_ciphertext)), principal=principal)
+        return ResolvedKey(secret=self._open(bytes(ciphertext)), principal=principal)
 
     def put(
         self,

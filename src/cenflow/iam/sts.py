@@ -20,10 +20,13 @@ import json
 import secrets
 import string
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
+
+from sqlalchemy import Connection
 
 from cenflow.iam import directory
 from cenflow.iam.keys import KeyStore
@@ -170,7 +173,7 @@ class TokenService:
             raise e.SECURITY_TOKEN_INVALID()
         return self._decode(token)
 
-    def resolve(self, access_key_id: str, token: str | None) -> ResolvedKey:
+    def resolve(self, access_key_id: str, token: str | None, tx: Connection | None = None) -> ResolvedKey:
         if not token:
             raise e.SECURITY_TOKEN_INVALID("A temporary AccessKey (STS.*) is used with its SecurityToken.")
         claims = self.claims(token)
@@ -178,8 +181,8 @@ class TokenService:
             raise e.SECURITY_TOKEN_MISMATCH()
         if self._clock() >= claims.expires_at:
             raise e.SECURITY_TOKEN_EXPIRED()
-        with self._db.read() as tx:
-            role = directory.role_by_id(tx, claims.role_id)
+        with nullcontext(tx) if tx is not None else self._db.read() as conn:
+            role = directory.role_by_id(conn, claims.role_id)
         if role is None or role.role_name != claims.role_name:
             raise e.SECURITY_TOKEN_INVALID("The role of this session no longer exists.")
         return ResolvedKey(secret=claims.secret, principal=claims.principal())
@@ -196,9 +199,9 @@ class CredentialResolver:
         self.keys = keys
         self.tokens = tokens
 
-    def resolve(self, access_key_id: str, security_token: str | None) -> ResolvedKey:
+    def resolve(self, access_key_id: str, security_token: str | None, tx: Connection | None = None) -> ResolvedKey:
         if access_key_id.startswith(STS_KEY_PREFIX):
-            return self.tokens.resolve(access_key_id, security_token)
+            return self.tokens.resolve(access_key_id, security_token, tx)
         if security_token:
             raise e.SECURITY_TOKEN_MISMATCH()
-        return self.keys.resolve(access_key_id, None)
+        return self.keys.resolve(access_key_id, None, tx)

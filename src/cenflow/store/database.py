@@ -19,6 +19,7 @@ import anyio.to_thread
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.types import TypeEngine
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -130,3 +131,31 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class DriverStatement:
+    """A statement of the path every signed call takes, run on the driver's own connection.
+
+    Through SQLAlchemy's execution path (execution context, events, result wrapping) a lookup by
+    primary key costs several times what the driver takes to run it, and every signed call runs
+    two such statements before its operation (bench/api.py).  The SQL is plain, portable SQL
+    written with ``?`` placeholders and turned into the driver's parameter style once; it runs
+    in the caller's transaction.  Values need converting the way their column types would
+    (``bind`` of a column type does that).
+    """
+
+    def __init__(self, sql: str) -> None:
+        self._sqlite = sql
+        self._format = sql.replace("?", "%s")  # psycopg
+
+    def run(self, tx: Connection, *params: object) -> Any:
+        """The driver's cursor after executing the statement with ``params``."""
+        driver = tx.connection.driver_connection
+        sql = self._sqlite if isinstance(driver, sqlite3.Connection) else self._format
+        return driver.execute(sql, params)  # type: ignore[union-attr]
+
+
+def bind(column_type: TypeEngine[T], database: Database) -> Callable[[T], object]:
+    """The conversion SQLAlchemy applies to a value of ``column_type`` bound on ``database``."""
+    processor = column_type.bind_processor(database.engine.dialect)
+    return processor if processor is not None else (lambda value: value)

@@ -6,40 +6,52 @@ replica sharing the database.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, insert, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, delete, update
 
-from cenflow.store.database import Database
+from cenflow.store.database import Database, DriverStatement, bind
 from cenflow.store.tables import nonces
 
-# Built once: every signed call runs it, and building a statement costs more than running it.
-_CLAIM = insert(nonces)
+# Every signed call runs the claim, on the driver (see DriverStatement).  ``ON CONFLICT DO
+# NOTHING`` rather than catching the unique violation: the claim usually shares the call's
+# transaction, and on PostgreSQL a failed statement would abort that transaction.
+_CLAIM = DriverStatement(
+    "INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+)
+_REUSE_EXPIRED = (
+    update(nonces)
+    .where(
+        nonces.c.access_key_id == bindparam("key"),
+        nonces.c.nonce == bindparam("value"),
+        nonces.c.expires_at < bindparam("now"),
+    )
+    .values(expires_at=bindparam("until"))
+)
 
 
 class NonceStore:
     def __init__(self, database: Database) -> None:
         self._db = database
+        self._expiry = bind(nonces.c.expires_at.type, database)
 
-    def claim(self, access_key_id: str, nonce: str, expires_at: datetime) -> bool:
-        try:
-            with self._db.write() as tx:
-                tx.execute(_CLAIM, {"access_key_id": access_key_id, "nonce": nonce, "expires_at": expires_at})
-        except IntegrityError:
+    def claim(self, access_key_id: str, nonce: str, expires_at: datetime, tx: Connection | None = None) -> bool:
+        with self._transaction(tx) as conn:
+            if _CLAIM.run(conn, access_key_id, nonce, self._expiry(expires_at)).rowcount == 1:
+                return True
             # Seen before.  Only a record that has expired (and not yet been purged) may be reused.
-            with self._db.write() as tx:
-                reused = tx.execute(
-                    update(nonces)
-                    .where(
-                        nonces.c.access_key_id == access_key_id,
-                        nonces.c.nonce == nonce,
-                        nonces.c.expires_at < datetime.now(UTC),
-                    )
-                    .values(expires_at=expires_at)
-                )
-                return reused.rowcount == 1
-        return True
+            reused = conn.execute(
+                _REUSE_EXPIRED,
+                {"key": access_key_id, "value": nonce, "now": datetime.now(UTC), "until": expires_at},
+            )
+            return reused.rowcount == 1
+
+    @contextmanager
+    def _transaction(self, tx: Connection | None) -> Iterator[Connection]:
+        with nullcontext(tx) if tx is not None else self._db.write() as conn:
+            yield conn
 
     def purge_expired(self, now: datetime | None = None) -> int:
         """Forget nonces whose timestamps could no longer be accepted anyway."""
