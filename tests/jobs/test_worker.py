@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from cenflow.domain.flowlogs import FlowLog, creation
 from cenflow.domain.transitions import ResourceKind, Transition
@@ -139,13 +140,14 @@ def test_a_failing_task_is_retried_later(
     new_flowlog(database)
     schedule(database, creation("flowlog-1"), clock(), 0)
     real_complete = transitions.complete
-    failures = iter([RuntimeError("database hiccup")])
+    # Fails in the batch's transaction, then again when the task is taken on its own.
+    failures = iter([RuntimeError("database hiccup"), RuntimeError("database hiccup")])
 
-    def flaky(tx: object, transition: Transition) -> None:
+    def flaky(tx: object, transition: Transition) -> bool:
         failure = next(failures, None)
         if failure is not None:
             raise failure
-        real_complete(tx, transition)  # type: ignore[arg-type]
+        return real_complete(tx, transition)  # type: ignore[arg-type]
 
     monkeypatch.setattr(transitions, "complete", flaky)
     worker = Worker(TaskQueue(database), clock=clock)
@@ -157,6 +159,40 @@ def test_a_failing_task_is_retried_later(
     clock.advance(0.5)
     assert worker.run_once() == 1
     assert status(database) == "Active"
+
+
+def test_a_failing_task_does_not_hold_up_the_others_of_its_batch(
+    database: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for flow_log_id in ("flowlog-1", "flowlog-bad", "flowlog-3"):
+        new_flowlog(database, flow_log_id)
+        schedule(database, creation(flow_log_id), clock(), 0)
+    real_complete = transitions.complete
+
+    def failing_for_one(tx: object, transition: Transition) -> bool:
+        if transition.resource_id == "flowlog-bad":
+            raise RuntimeError("this one fails")
+        return real_complete(tx, transition)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(transitions, "complete", failing_for_one)
+    completed: list[Transition] = []
+    worker = Worker(TaskQueue(database), clock=clock, on_completed=completed.append)
+    assert worker.run_once() == 2
+    assert sorted(t.resource_id for t in completed) == ["flowlog-1", "flowlog-3"]
+    assert [status(database, i) for i in ("flowlog-1", "flowlog-bad", "flowlog-3")] == ["Active", "Creating", "Active"]
+    assert TaskQueue(database).pending() == 1  # the failing one, due again after RETRY_DELAY
+
+
+def test_a_batch_commits_its_tasks_together(database: Database, clock: FakeClock) -> None:
+    for index in range(3):
+        new_flowlog(database, f"flowlog-{index}")
+        schedule(database, creation(f"flowlog-{index}"), clock(), 0)
+    commits: list[object] = []
+    event.listen(database.engine, "commit", commits.append)
+    assert Worker(TaskQueue(database), clock=clock).run_batch() == 3
+    assert len(commits) == 1, "three transitions, one transaction"
+    assert [status(database, f"flowlog-{index}") for index in range(3)] == ["Active"] * 3
+    assert TaskQueue(database).pending() == 0
 
 
 def test_a_transition_whose_resource_moved_on_does_nothing(database: Database, clock: FakeClock) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, delete, func, insert, or_, select, update
 
 from cenflow.store.database import Database
 from cenflow.store.tables import tasks
@@ -27,6 +27,14 @@ from cenflow.store.tables import tasks
 # Built once: every mutating call enqueues a task and every task is completed.
 _ENQUEUE = insert(tasks)
 _COMPLETE = delete(tasks).where(tasks.c.id == bindparam("task_id"), tasks.c.lease_owner == bindparam("owner"))
+
+
+BATCH = 32  # tasks taken per transaction
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """Not leased, or leased by a worker whose lease ran out (it died)."""
+    return or_(tasks.c.lease_expires_at.is_(None), tasks.c.lease_expires_at < now)
 
 
 class _LeaseLost(Exception):
@@ -68,18 +76,31 @@ class TaskQueue:
         primary_key = result.inserted_primary_key
         return int(primary_key[0]) if primary_key else 0
 
-    def claim(self, owner: str, now: datetime, lease: timedelta, limit: int = 32) -> list[Task]:
-        claimable = or_(tasks.c.lease_expires_at.is_(None), tasks.c.lease_expires_at < now)
+    def complete_due(
+        self, now: datetime, effect: Callable[[Connection, Task], None], limit: int = BATCH
+    ) -> tuple[list[Task], datetime | None]:
+        """Complete up to ``limit`` due tasks in one transaction, without leases.
+
+        The effects and the deletion of their tasks commit together, so a crash completes all of
+        them or none; on PostgreSQL the rows stay locked (``SKIP LOCKED`` for other workers) until
+        then.  If any effect raises, nothing is kept and the exception propagates: the caller
+        then takes the tasks one at a time (``claim`` and ``complete``), where a failing task
+        holds up no other.  Returns the completed tasks and, when the batch was not full, when
+        the next task becomes claimable (``None``: no task).
+        """
         with self._db.write() as tx:
-            query = (
-                select(tasks.c.id, tasks.c.kind, tasks.c.resource_id, tasks.c.payload, tasks.c.attempts)
-                .where(tasks.c.due_at <= now, claimable)
-                .order_by(tasks.c.due_at, tasks.c.id)
-                .limit(limit)
-            )
-            if not self._db.is_sqlite:
-                query = query.with_for_update(skip_locked=True)
-            rows = tx.execute(query).all()
+            rows = tx.execute(self._due(now, limit)).all()
+            done = [Task(r.id, r.kind, r.resource_id, json.loads(r.payload), r.attempts + 1) for r in rows]
+            for task in done:
+                effect(tx, task)
+            if done:
+                tx.execute(delete(tasks).where(tasks.c.id.in_([task.id for task in done])))
+            next_due = None if len(done) == limit else self._next_due(tx, now)
+        return done, next_due
+
+    def claim(self, owner: str, now: datetime, lease: timedelta, limit: int = BATCH) -> list[Task]:
+        with self._db.write() as tx:
+            rows = tx.execute(self._due(now, limit)).all()
             if not rows:
                 return []
             tx.execute(
@@ -111,10 +132,22 @@ class TaskQueue:
 
     def next_due(self, now: datetime) -> datetime | None:
         """When the next task becomes claimable (tasks leased by a live worker are not)."""
-        claimable = or_(tasks.c.lease_expires_at.is_(None), tasks.c.lease_expires_at < now)
         with self._db.read() as tx:
-            value: datetime | None = tx.execute(select(func.min(tasks.c.due_at)).where(claimable)).scalar_one()
-            return value
+            return self._next_due(tx, now)
+
+    def _due(self, now: datetime, limit: int) -> Select[tuple[int, str, str, str, int]]:
+        query = (
+            select(tasks.c.id, tasks.c.kind, tasks.c.resource_id, tasks.c.payload, tasks.c.attempts)
+            .where(tasks.c.due_at <= now, _claimable(now))
+            .order_by(tasks.c.due_at, tasks.c.id)
+            .limit(limit)
+        )
+        return query if self._db.is_sqlite else query.with_for_update(skip_locked=True)
+
+    @staticmethod
+    def _next_due(tx: Connection, now: datetime) -> datetime | None:
+        value: datetime | None = tx.execute(select(func.min(tasks.c.due_at)).where(_claimable(now))).scalar_one()
+        return value
 
     def pending(self) -> int:
         with self._db.read() as tx:

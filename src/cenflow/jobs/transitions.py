@@ -28,8 +28,10 @@ def schedule(tx: Connection, transition: Transition, now: datetime, delay: float
     )
 
 
-def complete(tx: Connection, transition: Transition) -> None:
-    """Settle the resource, if it is still in the transient state the transition started."""
+def complete(tx: Connection, transition: Transition) -> bool:
+    """Settle the resource, if it is still in the transient state the transition started.
+
+    Returns whether it did; the caller logs the completion once the transaction has committed."""
     current = _status(tx, transition)
     if current != transition.via:
         # Gone, or changed by someone else since: the transition has nothing left to do.
@@ -37,16 +39,13 @@ def complete(tx: Connection, transition: Transition) -> None:
             "transition skipped",
             extra={"resource_id": transition.resource_id, "expected": transition.via, "found": current},
         )
-        return
+        return False
     bump_collection(tx)
     if transition.to is None:
         _REMOVERS[transition.kind](tx, transition.resource_id)
     else:
         _STATUS_SETTERS[transition.kind](tx, transition.resource_id, transition.to)
-    log.info(
-        "transition completed",
-        extra={"kind": transition.kind.value, "resource_id": transition.resource_id, "to": transition.to or "deleted"},
-    )
+    return True
 
 
 def _status(tx: Connection, transition: Transition) -> str | None:

@@ -9,13 +9,15 @@ import os
 import socket
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import Counter, Gauge
+from sqlalchemy import Connection
 
 from cenflow.domain.transitions import Transition
 from cenflow.jobs import transitions
-from cenflow.jobs.queue import Task, TaskQueue
+from cenflow.jobs.queue import BATCH, Task, TaskQueue
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,13 @@ TASKS_PENDING = Gauge("cenflow_tasks_pending", "Tasks in the queue (all workers)
 LEASE = timedelta(seconds=30)
 MAX_IDLE = 0.25  # seconds between looks at the queue: other processes may enqueue too
 RETRY_DELAY = timedelta(seconds=2)
+
+
+@dataclass(frozen=True)
+class _Pass:
+    completed: int | None  # None: no task was due
+    more: bool  # look again at once: the batch was full, or it was taken one task at a time
+    next_due: datetime | None = None  # when not ``more``: the next claimable task's due time
 
 
 def worker_id() -> str:
@@ -54,15 +63,35 @@ class Worker:
             loop.call_soon_threadsafe(self._wake.set)
 
     def run_once(self) -> int:
-        """Claim and complete every due task; returns how many were completed."""
+        """Complete every due task; returns how many were completed."""
         done = 0
-        while (claimed := self.run_batch()) is not None:
-            done += claimed
+        while (completed := self.run_batch()) is not None:
+            done += completed
         return done
 
     def run_batch(self) -> int | None:
-        """Claim one batch of due tasks and complete it: how many completed, ``None`` when none
-        was due."""
+        """Complete one batch of due tasks: how many completed, ``None`` when none was due."""
+        return self._pass().completed
+
+    def _pass(self) -> _Pass:
+        """One transaction's worth of due tasks, or one task at a time when a batch fails."""
+        settled: list[tuple[Task, Transition, bool]] = []
+
+        def effect(tx: Connection, task: Task) -> None:
+            transition = Transition.from_payload(task.resource_id, task.payload)
+            settled.append((task, transition, transitions.complete(tx, transition)))
+
+        try:
+            batch, next_due = self.queue.complete_due(self._clock(), effect, BATCH)
+        except Exception:
+            log.warning("a batch of tasks failed; completing them one at a time", exc_info=True)
+            return _Pass(self._one_at_a_time(), more=True)
+        for task, transition, applied in settled:
+            self._completed(task, transition, applied)
+        return _Pass(len(batch) or None, more=len(batch) == BATCH, next_due=next_due)
+
+    def _one_at_a_time(self) -> int | None:
+        """Lease a batch and complete each task in its own transaction, retrying failures later."""
         batch = self.queue.claim(self.owner, self._clock(), LEASE)
         if not batch:
             return None
@@ -71,16 +100,32 @@ class Worker:
     def _run(self, task: Task) -> int:
         try:
             transition = Transition.from_payload(task.resource_id, task.payload)
-            completed = self.queue.complete(task, self.owner, lambda tx: transitions.complete(tx, transition))
+            applied: list[bool] = []
+            completed = self.queue.complete(
+                task, self.owner, lambda tx: applied.append(transitions.complete(tx, transition))
+            )
         except Exception as exc:
             TASKS_FAILED.labels(task.kind).inc()
             log.exception("task failed", extra={"task_id": task.id, "attempt": task.attempts})
             self.queue.retry_later(task, self.owner, repr(exc), self._clock() + RETRY_DELAY * task.attempts)
             return 0
         if completed:
-            TASKS_DONE.labels(task.kind).inc()
-            self._on_completed(transition)
+            self._completed(task, transition, applied == [True])
         return int(completed)
+
+    def _completed(self, task: Task, transition: Transition, applied: bool) -> None:
+        """After the commit: a task's metrics, log record and callback."""
+        TASKS_DONE.labels(task.kind).inc()
+        if applied:
+            log.info(
+                "transition completed",
+                extra={
+                    "kind": transition.kind.value,
+                    "resource_id": transition.resource_id,
+                    "to": transition.to or "deleted",
+                },
+            )
+        self._on_completed(transition)
 
     async def serve(self, stop: asyncio.Event) -> None:
         self._loop = asyncio.get_running_loop()
@@ -88,9 +133,9 @@ class Worker:
             try:
                 # One batch per turn of the event loop: on SQLite the work runs on the loop
                 # itself, and a backlog of thousands of tasks must not hold API calls up.
-                while await self.queue.database.run_sync(self.run_batch) is not None:
+                while (step := await self.queue.database.run_sync(self._pass)).more:
                     await asyncio.sleep(0)
-                next_due = await self.queue.database.run_sync(self.queue.next_due, self._clock())
+                next_due = step.next_due
             except Exception:
                 log.exception("worker loop error")
                 next_due = None
