@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from cenflow.store.database import Database
-from cenflow.store.migrate import upgrade
 from cenflow.store.nonces import NonceStore
 
 KEY = "LTAI5tNonceTestKey000001"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'nonces.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    instance = Database(url)
-    upgrade(instance)
-    yield instance
-    instance.dispose()
+@pytest.fixture
+def database(each_engine: Database) -> Database:
+    return each_engine
 
 
 def later(minutes: int = 16) -> datetime:

@@ -7,12 +7,14 @@ request id to quote.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
 import uuid
 from typing import Any
 
+from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -75,6 +77,7 @@ class RpcEndpoint:
             body += chunk
             if len(body) > MAX_BODY_BYTES:
                 raise e.REQUEST_TOO_LARGE(limit=MAX_BODY_BYTES)
+        scope = request.scope
         form: dict[str, str] = {}
         if body:
             content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -82,18 +85,21 @@ class RpcEndpoint:
                 form = parse_form(bytes(body), where="request body")
             elif content_type not in ("", "application/octet-stream"):
                 raise e.UNSUPPORTED_MEDIA(content_type=content_type[:64])
-        query = parse_form(request.scope.get("query_string", b""), where="query string")
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in request.scope["headers"]}
-        client = request.client
+        query = parse_form(scope.get("query_string", b""), where="query string")
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        client = scope.get("client")
         return WireRequest(
             method=method,
-            path=request.scope.get("raw_path", b"/").decode("latin-1").split("?")[0] or "/",
+            path=scope.get("raw_path", b"/").decode("latin-1").split("?")[0] or "/",
             query=query,
             form=form,
             headers=headers,
             body=bytes(body),
-            source_ip=client.host if client else "",
-            secure=request.url.scheme == "https",
+            source_ip=client[0] if client else "",
+            # The scope's scheme, not request.url: building the URL object cost more than the
+            # rest of reading the request (uvicorn's proxy-headers support sets it from
+            # X-Forwarded-Proto for trusted proxies).
+            secure=scope.get("scheme") == "https",
         )
 
     def render_error(self, error: ApiError) -> Response:
@@ -135,8 +141,8 @@ class RpcEndpoint:
         # Only registered actions become label values: callers must not be able to grow the
         # metric's cardinality by inventing actions or codes.
         known = wire is not None and (_safe_version(wire), action) in self.gateway.registry.operations
-        API_REQUESTS.labels(product, action if known else "-", code).inc()
-        API_LATENCY.labels(product).observe(elapsed)
+        _requests_counter(product, action if known else "-", code).inc()
+        _latency_histogram(product).observe(elapsed)
         if log.isEnabledFor(logging.INFO):
             fields: dict[str, Any] = {
                 "request_id": request_id,
@@ -152,6 +158,18 @@ class RpcEndpoint:
             if message and status >= 400:
                 fields["error"] = message[:300]
             log.info("rpc", extra=fields)
+
+
+# The labelled children, looked up once: ``labels()`` takes a lock and builds a key every call.
+# Both caches are bounded by the label values ``_log`` lets through (registered actions, codes).
+@functools.cache
+def _requests_counter(product: str, action: str, code: str) -> Counter:
+    return API_REQUESTS.labels(product, action, code)
+
+
+@functools.cache
+def _latency_histogram(product: str) -> Histogram:
+    return API_LATENCY.labels(product)
 
 
 def _safe_version(wire: WireRequest) -> str | None:

@@ -19,13 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Select, bindparam, delete, func, or_, select, update
 
-from cenflow.store.database import Database
+from cenflow.store.database import Database, DriverStatement
 from cenflow.store.tables import tasks
 
-# Built once: every mutating call enqueues a task and every task is completed.
-_ENQUEUE = insert(tasks)
+# Every mutating call enqueues a task (on the driver, see DriverStatement) and every task is
+# completed.
+_ENQUEUE = DriverStatement(
+    "INSERT INTO tasks (kind, resource_id, payload, due_at, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    params=(None, None, None, tasks.c.due_at, None, tasks.c.created_at),
+)
 _COMPLETE = delete(tasks).where(tasks.c.id == bindparam("task_id"), tasks.c.lease_owner == bindparam("owner"))
 
 
@@ -61,20 +65,8 @@ class TaskQueue:
     @staticmethod
     def enqueue(
         tx: Connection, kind: str, resource_id: str, payload: dict[str, Any], due_at: datetime, now: datetime
-    ) -> int:
-        result = tx.execute(
-            _ENQUEUE,
-            {
-                "kind": kind,
-                "resource_id": resource_id,
-                "payload": json.dumps(payload, separators=(",", ":")),
-                "due_at": due_at,
-                "attempts": 0,
-                "created_at": now,
-            },
-        )
-        primary_key = result.inserted_primary_key
-        return int(primary_key[0]) if primary_key else 0
+    ) -> None:
+        _ENQUEUE.run(tx, kind, resource_id, json.dumps(payload, separators=(",", ":")), due_at, 0, now)
 
     def complete_due(
         self, now: datetime, effect: Callable[[Connection, Task], None], limit: int = BATCH

@@ -11,15 +11,14 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, TypeVar, TypeVarTuple
 
 import anyio.to_thread
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import ColumnElement, Connection, Dialect, Table, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.types import TypeEngine
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -134,28 +133,70 @@ class Database:
 
 
 class DriverStatement:
-    """A statement of the path every signed call takes, run on the driver's own connection.
+    """A statement of a path every call takes, run on the driver's own connection.
 
     Through SQLAlchemy's execution path (execution context, events, result wrapping) a lookup by
-    primary key costs several times what the driver takes to run it, and every signed call runs
-    two such statements before its operation (bench/api.py).  The SQL is plain, portable SQL
-    written with ``?`` placeholders and turned into the driver's parameter style once; it runs
-    in the caller's transaction.  Values need converting the way their column types would
-    (``bind`` of a column type does that).
+    primary key costs several times what the driver takes to run it (~37 us against ~6 us on
+    SQLite), and a signed call runs several (bench/api.py).  The SQL is plain, portable SQL
+    written with ``?`` placeholders, turned into the driver's parameter style once, and run in
+    the caller's transaction.  ``params`` and ``columns`` name the columns whose types convert
+    the bound values and the selected values, as SQLAlchemy would (a UTC datetime, say);
+    ``postgresql`` is the statement where PostgreSQL needs other SQL (``FOR UPDATE``).
     """
 
-    def __init__(self, sql: str) -> None:
+    def __init__(
+        self,
+        sql: str,
+        *,
+        params: Sequence[ColumnElement[Any] | None] = (),
+        columns: Sequence[ColumnElement[Any]] = (),
+        postgresql: str | None = None,
+    ) -> None:
         self._sqlite = sql
-        self._format = sql.replace("?", "%s")  # psycopg
+        self._format = (postgresql or sql).replace("?", "%s")  # psycopg's style
+        self._params = tuple(params)
+        self._columns = tuple(columns)
+        self._converters: dict[str, tuple[list[Any], list[Any]]] = {}
 
-    def run(self, tx: Connection, *params: object) -> Any:
-        """The driver's cursor after executing the statement with ``params``."""
+    def run(self, tx: Connection, *values: object) -> Any:
+        """The driver's cursor after executing the statement with ``values``."""
         driver = tx.connection.driver_connection
+        binds, _ = self._for(tx.dialect)
+        if binds:
+            values = tuple(value if bind is None else bind(value) for bind, value in zip(binds, values, strict=False))
         sql = self._sqlite if isinstance(driver, sqlite3.Connection) else self._format
-        return driver.execute(sql, params)  # type: ignore[union-attr]
+        return driver.execute(sql, values)  # type: ignore[union-attr]
+
+    def first(self, tx: Connection, *values: object) -> tuple[Any, ...] | None:
+        row = self.run(tx, *values).fetchone()
+        return None if row is None else self._convert(tx.dialect, row)
+
+    def all(self, tx: Connection, *values: object) -> list[tuple[Any, ...]]:
+        return [self._convert(tx.dialect, row) for row in self.run(tx, *values).fetchall()]
+
+    def _convert(self, dialect: Dialect, row: Sequence[Any]) -> tuple[Any, ...]:
+        _, results = self._for(dialect)
+        if not results:
+            return tuple(row)
+        return tuple(
+            value if convert is None or value is None else convert(value)
+            for convert, value in zip(results, row, strict=False)
+        )
+
+    def _for(self, dialect: Dialect) -> tuple[list[Any], list[Any]]:
+        converters = self._converters.get(dialect.name)
+        if converters is None:
+            # The dialect's own implementation of each type (SQLite's DATETIME, say) converts.
+            binds = [None if c is None else c.type.dialect_impl(dialect).bind_processor(dialect) for c in self._params]
+            results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in self._columns]
+            converters = (
+                binds if any(b is not None for b in binds) else [],
+                results if any(r is not None for r in results) else [],
+            )
+            self._converters[dialect.name] = converters
+        return converters
 
 
-def bind(column_type: TypeEngine[T], database: Database) -> Callable[[T], object]:
-    """The conversion SQLAlchemy applies to a value of ``column_type`` bound on ``database``."""
-    processor = column_type.bind_processor(database.engine.dialect)
-    return processor if processor is not None else (lambda value: value)
+def column_list(table: Table) -> str:
+    """``"a", "b"``: every column of ``table``, quoted (``interval`` is a keyword), in order."""
+    return ", ".join(f'"{column.name}"' for column in table.columns)

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, select
 
+from cenflow.store.database import DriverStatement
 from cenflow.store.tables import epochs
 
 # Everything the data plane's collection plan is made of: flow logs and their states, transit
 # routers, attachments, tags.
 COLLECTION = "collection"
 
-_BUMP = update(epochs).where(epochs.c.name == COLLECTION).values(value=epochs.c.value + 1)
+# Every mutation and every completed transition bumps it: on the driver (see DriverStatement).
+_BUMP = DriverStatement("UPDATE epochs SET value = value + 1 WHERE name = ?")
 _READ = select(epochs.c.value).where(epochs.c.name == COLLECTION)
 
 
 def bump_collection(tx: Connection) -> None:
-    tx.execute(_BUMP)
+    _BUMP.run(tx, COLLECTION)
 
 
 def collection_epoch(tx: Connection) -> int:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, Select, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, or_, select
 
 from cenflow.domain.flowlogs import FlowLog
 from cenflow.domain.states import FlowLogStatus
+from cenflow.store.database import DriverStatement, column_list
 from cenflow.store.tables import flowlog_counts, flowlogs
 
 
-def from_row(row: Row[Any]) -> FlowLog:
+def from_row(row: Any) -> FlowLog:
+    """A flow log from a row of ``flowlogs`` (a SQLAlchemy ``Row`` or a ``FlowLogRow``)."""
     return FlowLog(
         flow_log_id=row.flow_log_id,
         account_id=row.account_id,
@@ -54,57 +57,41 @@ def insert_flowlog(tx: Connection, flowlog: FlowLog) -> None:
     )
 
 
-# The statements of every lifecycle call and transition, built once (building a statement
-# costs more than running it): by (with account, locked) and the two updates.
-def _by_id(with_account: bool, lock: bool) -> Select[Any]:
-    query = select(flowlogs).where(flowlogs.c.flow_log_id == bindparam("flow_log_id"))
+# The statements of every lifecycle call and transition, on the driver (see DriverStatement):
+# by (with account, locked), and the two updates.
+FlowLogRow = namedtuple("FlowLogRow", [column.name for column in flowlogs.columns])  # type: ignore[misc]
+
+
+def _by_id(with_account: bool, lock: bool) -> DriverStatement:
+    sql = f"SELECT {column_list(flowlogs)} FROM flowlogs WHERE flow_log_id = ?"
     if with_account:
-        query = query.where(flowlogs.c.account_id == bindparam("account_id"))
-    return query.with_for_update() if lock else query
+        sql += " AND account_id = ?"
+    # SQLite has no row locks: its write transactions hold the database's write lock.
+    return DriverStatement(sql, columns=tuple(flowlogs.columns), postgresql=sql + (" FOR UPDATE" if lock else ""))
 
 
 _GET = {(with_account, lock): _by_id(with_account, lock) for with_account in (False, True) for lock in (False, True)}
-_SAVE = (
-    update(flowlogs)
-    .where(flowlogs.c.flow_log_id == bindparam("the_flow_log_id"))
-    .values(
-        name=bindparam("new_name"),
-        description=bindparam("new_description"),
-        interval=bindparam("new_interval"),
-        status=bindparam("new_status"),
-    )
+_SAVE = DriverStatement(
+    'UPDATE flowlogs SET name = ?, description = ?, "interval" = ?, status = ? WHERE flow_log_id = ?'
 )
-_SET_STATUS = (
-    update(flowlogs)
-    .where(flowlogs.c.flow_log_id == bindparam("the_flow_log_id"))
-    .values(status=bindparam("new_status"))
-)
+_SET_STATUS = DriverStatement("UPDATE flowlogs SET status = ? WHERE flow_log_id = ?")
 
 
 def get_flowlog(
     tx: Connection, flow_log_id: str, *, account_id: str | None = None, lock: bool = False
 ) -> FlowLog | None:
     query = _GET[account_id is not None, lock]
-    row = tx.execute(query, {"flow_log_id": flow_log_id, "account_id": account_id}).first()
-    return from_row(row) if row else None
+    row = query.first(tx, flow_log_id, account_id) if account_id is not None else query.first(tx, flow_log_id)
+    return from_row(FlowLogRow._make(row)) if row else None
 
 
 def save_flowlog(tx: Connection, flowlog: FlowLog) -> None:
     """Persist the mutable attributes (the rest never changes after creation)."""
-    tx.execute(
-        _SAVE,
-        {
-            "the_flow_log_id": flowlog.flow_log_id,
-            "new_name": flowlog.name,
-            "new_description": flowlog.description,
-            "new_interval": flowlog.interval,
-            "new_status": flowlog.status,
-        },
-    )
+    _SAVE.run(tx, flowlog.name, flowlog.description, flowlog.interval, flowlog.status, flowlog.flow_log_id)
 
 
 def set_flowlog_status(tx: Connection, flow_log_id: str, status: str) -> None:
-    tx.execute(_SET_STATUS, {"the_flow_log_id": flow_log_id, "new_status": status})
+    _SET_STATUS.run(tx, status, flow_log_id)
 
 
 def delete_flowlog(tx: Connection, flow_log_id: str) -> None:
@@ -126,10 +113,16 @@ def flowlog_by_scope(tx: Connection, scope_id: str) -> FlowLog | None:
 
 def count_flowlogs(tx: Connection, account_id: str, region_id: str | None = None) -> int:
     """The account's flow logs (in one region), from the counts the triggers keep: no row scan."""
-    query = select(func.coalesce(func.sum(flowlog_counts.c.total), 0)).where(flowlog_counts.c.account_id == account_id)
-    if region_id is not None:
-        query = query.where(flowlog_counts.c.region_id == region_id)
-    return int(tx.execute(query).scalar_one())
+    query = _COUNT_IN_REGION if region_id is not None else _COUNT
+    return int(tx.execute(query, {"account_id": account_id, "region_id": region_id}).scalar_one())
+
+
+# Built once: an unfiltered listing reads the count on every call, and building these function
+# expressions cost more than running them.
+_COUNT = select(func.coalesce(func.sum(flowlog_counts.c.total), 0)).where(
+    flowlog_counts.c.account_id == bindparam("account_id")
+)
+_COUNT_IN_REGION = _COUNT.where(flowlog_counts.c.region_id == bindparam("region_id"))
 
 
 def flowlogs_using_logstore(tx: Connection, project: str, logstore: str | None = None) -> list[FlowLog]:

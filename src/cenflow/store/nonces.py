@@ -12,14 +12,15 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, bindparam, delete, update
 
-from cenflow.store.database import Database, DriverStatement, bind
+from cenflow.store.database import Database, DriverStatement
 from cenflow.store.tables import nonces
 
 # Every signed call runs the claim, on the driver (see DriverStatement).  ``ON CONFLICT DO
 # NOTHING`` rather than catching the unique violation: the claim usually shares the call's
 # transaction, and on PostgreSQL a failed statement would abort that transaction.
 _CLAIM = DriverStatement(
-    "INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+    "INSERT INTO nonces (access_key_id, nonce, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+    params=(None, None, nonces.c.expires_at),
 )
 _REUSE_EXPIRED = (
     update(nonces)
@@ -35,11 +36,10 @@ _REUSE_EXPIRED = (
 class NonceStore:
     def __init__(self, database: Database) -> None:
         self._db = database
-        self._expiry = bind(nonces.c.expires_at.type, database)
 
     def claim(self, access_key_id: str, nonce: str, expires_at: datetime, tx: Connection | None = None) -> bool:
         with self._transaction(tx) as conn:
-            if _CLAIM.run(conn, access_key_id, nonce, self._expiry(expires_at)).rowcount == 1:
+            if _CLAIM.run(conn, access_key_id, nonce, expires_at).rowcount == 1:
                 return True
             # Seen before.  Only a record that has expired (and not yet been purged) may be reused.
             reused = conn.execute(

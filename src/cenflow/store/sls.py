@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
+from cenflow.store.database import DriverStatement
 from cenflow.store.tables import sls_logstores, sls_projects
 
 DEFAULT_RETENTION_DAYS = 30
@@ -32,15 +33,22 @@ def get_project(tx: Connection, name: str) -> Project | None:
     return Project(row.project_name, row.region_id, row.created_at) if row else None
 
 
-# Built once: every flow-log lifecycle call checks its logstore.
-_LOGSTORE = select(sls_logstores).where(
-    sls_logstores.c.project_name == bindparam("project"), sls_logstores.c.logstore_name == bindparam("logstore")
+# Every flow-log lifecycle call checks its logstore: on the driver (see DriverStatement).
+_LOGSTORE = DriverStatement(
+    "SELECT project_name, logstore_name, retention_days, created_at FROM sls_logstores"
+    " WHERE project_name = ? AND logstore_name = ?",
+    columns=(
+        sls_logstores.c.project_name,
+        sls_logstores.c.logstore_name,
+        sls_logstores.c.retention_days,
+        sls_logstores.c.created_at,
+    ),
 )
 
 
 def get_logstore(tx: Connection, project: str, name: str) -> Logstore | None:
-    row = tx.execute(_LOGSTORE, {"project": project, "logstore": name}).first()
-    return Logstore(row.project_name, row.logstore_name, row.retention_days, row.created_at) if row else None
+    row = _LOGSTORE.first(tx, project, name)
+    return Logstore(*row) if row else None
 
 
 def create_project(tx: Connection, name: str, account_id: str, region_id: str, now: datetime) -> None:

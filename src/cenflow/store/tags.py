@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, exists, func, insert, select
 
+from cenflow.store.database import DriverStatement
 from cenflow.store.tables import tags
 
 # Built once: every listing runs it, and building a statement costs more than running it.
@@ -20,14 +22,31 @@ _TAGS_OF = (
 )
 
 
+# Pages of a listing (up to this many resources) read their tags on the driver (see
+# DriverStatement), with one statement per number of ids.
+DRIVER_PAGE = 100
+
+
+@functools.lru_cache(maxsize=DRIVER_PAGE)
+def _tags_of_page(count: int) -> DriverStatement:
+    marks = ", ".join("?" * count)
+    return DriverStatement(
+        f'SELECT resource_id, "key", "value" FROM tags WHERE resource_type = ? AND resource_id IN ({marks})'
+        ' ORDER BY resource_id, "key"'
+    )
+
+
 def tags_of(tx: Connection, resource_type: str, resource_ids: Sequence[str]) -> dict[str, dict[str, str]]:
     """Tags of many resources in one query (ordered by key for stable output)."""
     result: dict[str, dict[str, str]] = {rid: {} for rid in resource_ids}
     if not resource_ids:
         return result
-    rows = tx.execute(_TAGS_OF, {"resource_type": resource_type, "resource_ids": list(resource_ids)})
-    for row in rows:
-        result[row.resource_id][row.key] = row.value
+    if len(resource_ids) <= DRIVER_PAGE:
+        rows: Iterable[Any] = _tags_of_page(len(resource_ids)).all(tx, resource_type, *resource_ids)
+    else:
+        rows = tx.execute(_TAGS_OF, {"resource_type": resource_type, "resource_ids": list(resource_ids)})
+    for resource_id, key, value in rows:
+        result[resource_id][key] = value
     return result
 
 
