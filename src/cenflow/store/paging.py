@@ -83,13 +83,25 @@ def page_by_number(
     total: Callable[[], int] | None = None,
 ) -> Page:
     """:func:`by_page_number` with statements built beforehand; ``params`` are their bound values."""
+    return page_of(
+        lambda limit, offset: tx.execute(query.rows, {**params, "page_limit": limit, "page_offset": offset}).all(),
+        total or (lambda: int(tx.execute(query.count, dict(params)).scalar_one())),
+        page_number,
+        page_size,
+    )
+
+
+def page_of(
+    fetch: Callable[[int, int], Sequence[Any]], total: Callable[[], int], page_number: int, page_size: int
+) -> Page:
+    """Page ``page_number`` from ``fetch(limit, offset)``; ``total()`` counts every row when needed."""
     offset = (page_number - 1) * page_size
-    rows = tx.execute(query.rows, {**params, "page_limit": page_size, "page_offset": offset}).all()
+    rows = fetch(page_size, offset)
     # A short page that is not past the end is the last one: the total is known without a
     # COUNT, which costs a scan of every matching row (a lookup by id is always this case).
     if len(rows) < page_size and (rows or offset == 0):
         return Page(rows, offset + len(rows))
-    return Page(rows, total() if total is not None else int(tx.execute(query.count, dict(params)).scalar_one()))
+    return Page(rows, total())
 
 
 def by_token(

@@ -6,6 +6,7 @@ The checks run cheapest first: shape, timestamp, then the key lookup and HMAC, t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -185,6 +186,7 @@ class Authenticator:
         return claim
 
 
+@functools.lru_cache(maxsize=256)  # every call in the same second sends the same timestamp
 def parse_timestamp(value: str) -> datetime | None:
     """``YYYY-MM-DDThh:mm:ssZ`` (optionally with fractional seconds); UTC only."""
     if not value.endswith("Z") or len(value) > 40:

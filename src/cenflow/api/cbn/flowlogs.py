@@ -41,7 +41,8 @@ from cenflow.domain.states import AttachmentStatus, FlowLogStatus, TransitRouter
 from cenflow.errors import ErrorSpec
 from cenflow.store import flowlogs as repo
 from cenflow.store import network, sls
-from cenflow.store.paging import PageQuery, page_by_number, page_query
+from cenflow.store.database import DriverStatement, column_list
+from cenflow.store.paging import PageQuery, page_by_number, page_of, page_query
 from cenflow.store.tables import flowlogs as table
 from cenflow.store.tags import having_tags, put_tags, tags_of
 from cenflow.wire.spec import Args, OperationSpec, Param
@@ -249,6 +250,18 @@ def _describe_query(names: tuple[str, ...]) -> PageQuery:
     return page_query(table, _describe_where(names))
 
 
+@functools.cache
+def _describe_page(names: tuple[str, ...]) -> DriverStatement:
+    """The page of a listing without tag filters, on the driver (see DriverStatement)."""
+    columns = [_EQUALITY_FILTERS[name] for name in names]
+    where = " AND ".join(["account_id = ?", *(f'"{column.name}" = ?' for column in columns)])
+    return DriverStatement(
+        f"SELECT {column_list(table)} FROM flowlogs WHERE {where} ORDER BY seq LIMIT ? OFFSET ?",
+        params=(None, *columns, None, None),
+        columns=tuple(table.columns),
+    )
+
+
 def describe_flowlogs(ctx: CallContext, args: Args) -> dict[str, Any]:
     names = tuple(name for name in _EQUALITY_FILTERS if args.value(name) not in (None, ""))
     params = {"account_id": ctx.account_id, **{f"filter_{name}": args.value(name) for name in names}}
@@ -259,7 +272,16 @@ def describe_flowlogs(ctx: CallContext, args: Args) -> dict[str, Any]:
     region = args.opt_text("RegionId")
     filtered = tag_where or any(name != "RegionId" for name in names)
     total = None if filtered else (lambda: repo.count_flowlogs(ctx.tx, ctx.account_id, region))
-    page = page_by_number(ctx.tx, query, params, args.number("PageNumber"), page_size, total)
+    if tag_where:
+        page = page_by_number(ctx.tx, query, params, args.number("PageNumber"), page_size, total)
+    else:
+        statement, values = _describe_page(names), [ctx.account_id, *(args.value(name) for name in names)]
+        page = page_of(
+            lambda limit, offset: [repo.FlowLogRow._make(row) for row in statement.all(ctx.tx, *values, limit, offset)],
+            total or (lambda: int(ctx.tx.execute(query.count, params).scalar_one())),
+            args.number("PageNumber"),
+            page_size,
+        )
     items = [repo.from_row(row) for row in page.rows]
     tags = tags_of(ctx.tx, FLOWLOG, [f.flow_log_id for f in items])
     return {
