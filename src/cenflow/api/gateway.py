@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -79,6 +80,42 @@ class Gateway:
                 self.services.on_tasks_enqueued()
             return CallOutcome(operation, {"RequestId": request_id, **body}, caller)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def call_batch(self, calls: Sequence[tuple[WireRequest, str]]) -> list[CallOutcome | Exception]:
+        """Run several calls in one transaction, each in a savepoint of its own (group commit).
+
+        What a call does is exactly what ``call`` does, but the calls share one commit: a failed
+        call rolls back to its savepoint and its nonce is recorded again in the shared
+        transaction.  Returns each call's outcome or exception, in order; raises only when the
+        transaction itself fails, and then none of the calls took effect.  Meant for SQLite,
+        where calls run one at a time anyway (see ``api.batching``).
+        """
+        results: list[CallOutcome | Exception] = []
+        mutated = False
+        with self.services.database.write() as tx:
+            driver = tx.connection.driver_connection
+            assert driver is not None
+            for request, request_id in calls:
+                caller: Authenticated | None = None
+                driver.execute("SAVEPOINT cenflow_call")
+                try:
+                    caller = self.authenticator.authenticate(request, tx)
+                    operation = self.registry.find(request.version, request.action)
+                    args = operation.spec.parse(request.params)
+                    body = self._run(tx, operation, args, caller, request, request_id)
+                except Exception as exc:
+                    driver.execute("ROLLBACK TO cenflow_call")
+                    driver.execute("RELEASE cenflow_call")
+                    if caller is not None:
+                        self.authenticator.remember(caller.nonce, tx)
+                    results.append(exc)
+                    continue
+                driver.execute("RELEASE cenflow_call")
+                mutated = mutated or operation.mutating
+                results.append(CallOutcome(operation, {"RequestId": request_id, **body}, caller))
+        if mutated:
+            self.services.on_tasks_enqueued()
+        return results
 
     def _remember(self, caller: Authenticated | None) -> None:
         if caller is not None:

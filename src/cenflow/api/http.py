@@ -18,6 +18,7 @@ from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cenflow.api.batching import CallRunner
 from cenflow.api.gateway import CallOutcome, Gateway
 from cenflow.errors import ApiError
 from cenflow.observability import API_LATENCY, API_REQUESTS
@@ -39,6 +40,7 @@ def new_request_id() -> str:
 class RpcEndpoint:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
+        self.calls = CallRunner(gateway)
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -47,7 +49,7 @@ class RpcEndpoint:
         wire: WireRequest | None = None
         try:
             wire = await self.read(request)
-            outcome = await self.gateway.services.database.run_sync(self.gateway.call, wire, request_id)
+            outcome = await self.calls.call(wire, request_id)
         except ApiError as error:
             return self._error(error, request_id, wire, started)
         except Exception:

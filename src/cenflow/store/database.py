@@ -106,7 +106,12 @@ class Database:
             except BaseException:
                 connection.rollback()
                 raise
-            connection.commit()
+            try:
+                connection.commit()
+            except BaseException:
+                # A failed commit must not leave the transaction open on a pooled connection.
+                _rollback_driver(connection)
+                raise
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -130,6 +135,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _rollback_driver(connection: Connection) -> None:
+    driver = connection.connection.driver_connection
+    if isinstance(driver, sqlite3.Connection) and driver.in_transaction:
+        driver.execute("ROLLBACK")
+    else:
+        connection.rollback()
 
 
 class DriverStatement:
