@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Select, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, select, update
 
 from cenflow.store.database import Database, DriverStatement
 from cenflow.store.tables import tasks
@@ -35,10 +35,22 @@ _COMPLETE = delete(tasks).where(tasks.c.id == bindparam("task_id"), tasks.c.leas
 
 BATCH = 32  # tasks taken per transaction
 
-
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    """Not leased, or leased by a worker whose lease ran out (it died)."""
-    return or_(tasks.c.lease_expires_at.is_(None), tasks.c.lease_expires_at < now)
+# Every pass of the worker runs these: on the driver (see DriverStatement).  A task is claimable
+# when it is not leased, or leased by a worker whose lease ran out (it died).
+_CLAIMABLE = "(lease_expires_at IS NULL OR lease_expires_at < ?)"
+_DUE_SQL = (
+    f"SELECT id, kind, resource_id, payload, attempts FROM tasks WHERE due_at <= ? AND {_CLAIMABLE}"
+    " ORDER BY due_at, id LIMIT ?"
+)
+_DUE = DriverStatement(
+    _DUE_SQL,
+    params=(tasks.c.due_at, tasks.c.lease_expires_at, None),
+    postgresql=_DUE_SQL + " FOR UPDATE SKIP LOCKED",
+)
+_NEXT_DUE = DriverStatement(
+    f"SELECT MIN(due_at) FROM tasks WHERE {_CLAIMABLE}", params=(tasks.c.lease_expires_at,), columns=(tasks.c.due_at,)
+)
+_DELETE_MANY = delete(tasks).where(tasks.c.id.in_(bindparam("ids", expanding=True)))
 
 
 class _LeaseLost(Exception):
@@ -81,26 +93,32 @@ class TaskQueue:
         the next task becomes claimable (``None``: no task).
         """
         with self._db.write() as tx:
-            rows = tx.execute(self._due(now, limit)).all()
-            done = [Task(r.id, r.kind, r.resource_id, json.loads(r.payload), r.attempts + 1) for r in rows]
+            rows = _DUE.all(tx, now, now, limit)
+            done = [
+                Task(id_, kind, resource_id, json.loads(payload), attempts + 1)
+                for id_, kind, resource_id, payload, attempts in rows
+            ]
             for task in done:
                 effect(tx, task)
             if done:
-                tx.execute(delete(tasks).where(tasks.c.id.in_([task.id for task in done])))
+                tx.execute(_DELETE_MANY, {"ids": [task.id for task in done]})
             next_due = None if len(done) == limit else self._next_due(tx, now)
         return done, next_due
 
     def claim(self, owner: str, now: datetime, lease: timedelta, limit: int = BATCH) -> list[Task]:
         with self._db.write() as tx:
-            rows = tx.execute(self._due(now, limit)).all()
+            rows = _DUE.all(tx, now, now, limit)
             if not rows:
                 return []
             tx.execute(
                 update(tasks)
-                .where(tasks.c.id.in_([r.id for r in rows]))
+                .where(tasks.c.id.in_([row[0] for row in rows]))
                 .values(lease_owner=owner, lease_expires_at=now + lease, attempts=tasks.c.attempts + 1)
             )
-        return [Task(r.id, r.kind, r.resource_id, json.loads(r.payload), r.attempts + 1) for r in rows]
+        return [
+            Task(id_, kind, resource_id, json.loads(payload), attempts + 1)
+            for id_, kind, resource_id, payload, attempts in rows
+        ]
 
     def complete(self, task: Task, owner: str, effect: Callable[[Connection], None]) -> bool:
         """Apply ``effect`` and delete the task atomically; ``False`` if the lease was lost."""
@@ -127,19 +145,10 @@ class TaskQueue:
         with self._db.read() as tx:
             return self._next_due(tx, now)
 
-    def _due(self, now: datetime, limit: int) -> Select[tuple[int, str, str, str, int]]:
-        query = (
-            select(tasks.c.id, tasks.c.kind, tasks.c.resource_id, tasks.c.payload, tasks.c.attempts)
-            .where(tasks.c.due_at <= now, _claimable(now))
-            .order_by(tasks.c.due_at, tasks.c.id)
-            .limit(limit)
-        )
-        return query if self._db.is_sqlite else query.with_for_update(skip_locked=True)
-
     @staticmethod
     def _next_due(tx: Connection, now: datetime) -> datetime | None:
-        value: datetime | None = tx.execute(select(func.min(tasks.c.due_at)).where(_claimable(now))).scalar_one()
-        return value
+        row = _NEXT_DUE.first(tx, now)
+        return row[0] if row else None
 
     def pending(self) -> int:
         with self._db.read() as tx:

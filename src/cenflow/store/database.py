@@ -169,7 +169,7 @@ class DriverStatement:
         self._format = (postgresql or sql).replace("?", "%s")  # psycopg's style
         self._params = tuple(params)
         self._columns = tuple(columns)
-        self._converters: dict[str, tuple[list[Any], list[Any]]] = {}
+        self._converters: dict[str, tuple[list[Any], list[tuple[int, Callable[[Any], Any]]]]] = {}
 
     def run(self, tx: Connection, *values: object) -> Any:
         """The driver's cursor after executing the statement with ``values``."""
@@ -182,21 +182,19 @@ class DriverStatement:
 
     def first(self, tx: Connection, *values: object) -> tuple[Any, ...] | None:
         row = self.run(tx, *values).fetchone()
-        return None if row is None else self._convert(tx.dialect, row)
+        if row is None:
+            return None
+        _, results = self._for(tx.dialect)
+        return _converted(row, results) if results else tuple(row)
 
     def all(self, tx: Connection, *values: object) -> list[tuple[Any, ...]]:
-        return [self._convert(tx.dialect, row) for row in self.run(tx, *values).fetchall()]
+        rows = self.run(tx, *values).fetchall()
+        _, results = self._for(tx.dialect)
+        return [_converted(row, results) for row in rows] if results else [tuple(row) for row in rows]
 
-    def _convert(self, dialect: Dialect, row: Sequence[Any]) -> tuple[Any, ...]:
-        _, results = self._for(dialect)
-        if not results:
-            return tuple(row)
-        return tuple(
-            value if convert is None or value is None else convert(value)
-            for convert, value in zip(results, row, strict=False)
-        )
-
-    def _for(self, dialect: Dialect) -> tuple[list[Any], list[Any]]:
+    def _for(self, dialect: Dialect) -> tuple[list[Any], list[tuple[int, Callable[[Any], Any]]]]:
+        """The bind converter of each parameter (``[]``: none), and (index, converter) of each
+        selected column that has one."""
         converters = self._converters.get(dialect.name)
         if converters is None:
             # The dialect's own implementation of each type (SQLite's DATETIME, say) converts.
@@ -204,10 +202,18 @@ class DriverStatement:
             results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in self._columns]
             converters = (
                 binds if any(b is not None for b in binds) else [],
-                results if any(r is not None for r in results) else [],
+                [(index, convert) for index, convert in enumerate(results) if convert is not None],
             )
             self._converters[dialect.name] = converters
         return converters
+
+
+def _converted(row: Sequence[Any], converters: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:
+    values = list(row)
+    for index, convert in converters:
+        if values[index] is not None:
+            values[index] = convert(values[index])
+    return tuple(values)
 
 
 def column_list(table: Table) -> str:

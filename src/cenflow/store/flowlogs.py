@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import namedtuple
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, or_, select
+from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select
 
 from cenflow.domain.flowlogs import FlowLog
 from cenflow.domain.states import FlowLogStatus
 from cenflow.store.database import DriverStatement, column_list
-from cenflow.store.tables import flowlog_counts, flowlogs
+from cenflow.store.tables import flowlogs
 
 
 def from_row(row: Any) -> FlowLog:
@@ -113,16 +113,15 @@ def flowlog_by_scope(tx: Connection, scope_id: str) -> FlowLog | None:
 
 def count_flowlogs(tx: Connection, account_id: str, region_id: str | None = None) -> int:
     """The account's flow logs (in one region), from the counts the triggers keep: no row scan."""
-    query = _COUNT_IN_REGION if region_id is not None else _COUNT
-    return int(tx.execute(query, {"account_id": account_id, "region_id": region_id}).scalar_one())
+    row = _COUNT_IN_REGION.first(tx, account_id, region_id) if region_id is not None else _COUNT.first(tx, account_id)
+    return int(row[0]) if row else 0
 
 
-# Built once: an unfiltered listing reads the count on every call, and building these function
-# expressions cost more than running them.
-_COUNT = select(func.coalesce(func.sum(flowlog_counts.c.total), 0)).where(
-    flowlog_counts.c.account_id == bindparam("account_id")
+# An unfiltered listing reads the count on every call: on the driver (see DriverStatement).
+_COUNT = DriverStatement("SELECT COALESCE(SUM(total), 0) FROM flowlog_counts WHERE account_id = ?")
+_COUNT_IN_REGION = DriverStatement(
+    "SELECT COALESCE(SUM(total), 0) FROM flowlog_counts WHERE account_id = ? AND region_id = ?"
 )
-_COUNT_IN_REGION = _COUNT.where(flowlog_counts.c.region_id == bindparam("region_id"))
 
 
 def flowlogs_using_logstore(tx: Connection, project: str, logstore: str | None = None) -> list[FlowLog]:

@@ -34,7 +34,8 @@ def name_param(name: str, limit: int = 128) -> Param:
 
 
 def iso_seconds(value: datetime) -> str:
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """``2026-12-04T05:06:07Z`` for a UTC time (isoformat: strftime cost a tenth of a listing)."""
+    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def iso_minutes(value: datetime) -> str:
