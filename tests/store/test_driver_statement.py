@@ -3,13 +3,13 @@ engines, inside the caller's transaction."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import insert, select
 
 from cenflow.store.database import Database, DriverStatement, column_list
-from cenflow.store.tables import sls_logstores, sls_projects, tasks
+from cenflow.store.tables import UtcDateTime, sls_logstores, sls_projects, tasks
 
 WHEN = datetime(2026, 12, 4, 5, 6, 7, 891011, tzinfo=UTC)
 
@@ -63,3 +63,32 @@ def test_column_list_quotes_every_column_in_table_order(each_engine: Database) -
             insert(sls_logstores).values(project_name="p", logstore_name="l", retention_days=30, created_at=WHEN)
         )
         assert statement.all(tx, "p") == [("p", "l", 30, WHEN)]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        WHEN,
+        datetime(2026, 1, 1, tzinfo=UTC),  # no microseconds: still written with six digits
+        datetime(2026, 6, 30, 23, 59, 59, 999999, tzinfo=timezone(timedelta(hours=8))),  # not UTC
+        datetime(1999, 12, 31, 16, 0, 0, 1, tzinfo=timezone(timedelta(hours=-8))),
+    ],
+)
+def test_utc_datetime_converts_on_the_driver_as_sqlalchemy_does(each_engine: Database, value: datetime) -> None:
+    column_type = UtcDateTime()
+    dialect = each_engine.engine.dialect
+    # SQLAlchemy's own path: the decorator over the dialect's DATETIME.
+    reference_bind = column_type.dialect_impl(dialect).bind_processor(dialect)
+    reference_result = column_type.dialect_impl(dialect).result_processor(dialect, None)
+    assert reference_bind is not None
+    assert reference_result is not None
+    bound = column_type.driver_bind(dialect)(value)
+    assert bound == reference_bind(value)
+    read = column_type.driver_result(dialect)(bound)
+    assert read == reference_result(bound) == value
+    assert read.tzinfo is UTC
+
+
+def test_a_naive_datetime_is_refused_on_the_driver_too(each_engine: Database) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        UtcDateTime().driver_bind(each_engine.engine.dialect)(datetime(2026, 1, 1))

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, TypeVar, TypeVarTuple, cast
 
 import anyio.to_thread
 from sqlalchemy import ColumnElement, Connection, Dialect, Table, create_engine, event
@@ -197,15 +197,30 @@ class DriverStatement:
         selected column that has one."""
         converters = self._converters.get(dialect.name)
         if converters is None:
-            # The dialect's own implementation of each type (SQLite's DATETIME, say) converts.
-            binds = [None if c is None else c.type.dialect_impl(dialect).bind_processor(dialect) for c in self._params]
-            results = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in self._columns]
+            binds = [None if c is None else _bind_converter(c, dialect) for c in self._params]
+            results = [_result_converter(c, dialect) for c in self._columns]
             converters = (
                 binds if any(b is not None for b in binds) else [],
                 [(index, convert) for index, convert in enumerate(results) if convert is not None],
             )
             self._converters[dialect.name] = converters
         return converters
+
+
+def _bind_converter(column: ColumnElement[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    # A type may offer a one-step conversion (``driver_bind``); otherwise the dialect's own
+    # implementation of the type (SQLite's DATETIME, say) converts, as SQLAlchemy would.
+    direct = getattr(column.type, "driver_bind", None)
+    if direct is not None:
+        return cast("Callable[[Any], Any]", direct(dialect))
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _result_converter(column: ColumnElement[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
+    direct = getattr(column.type, "driver_result", None)
+    if direct is not None:
+        return cast("Callable[[Any], Any]", direct(dialect))
+    return column.type.dialect_impl(dialect).result_processor(dialect, None)
 
 
 def _converted(row: Sequence[Any], converters: list[tuple[int, Callable[[Any], Any]]]) -> tuple[Any, ...]:

@@ -6,6 +6,7 @@ JSON documents are stored as text so that both engines compare them the same way
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +56,33 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    # What ``store.database.DriverStatement`` binds and reads, in one step each: the same values
+    # as this decorator with the dialect's own DATETIME processing (on SQLite, text of the form
+    # ``2026-12-04 05:06:07.000000``, microseconds always written), at a fraction of the cost.
+    def driver_bind(self, dialect: Dialect) -> Callable[[datetime], object]:
+        return _sqlite_text if dialect.name == "sqlite" else _utc
+
+    def driver_result(self, dialect: Dialect) -> Callable[[Any], datetime]:
+        return _from_sqlite_text if dialect.name == "sqlite" else _as_utc
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC)
+
+
+def _sqlite_text(value: datetime) -> str:
+    return _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _from_sqlite_text(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _id(name: str, **kw: Any) -> Column[str]:
