@@ -17,6 +17,7 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from cenflow.api.batching import CallRunner
 from cenflow.api.gateway import CallOutcome, Gateway
@@ -41,6 +42,11 @@ class RpcEndpoint:
     def __init__(self, gateway: Gateway) -> None:
         self.gateway = gateway
         self.calls = CallRunner(gateway)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The endpoint as a bare ASGI app (``app.RpcFirst`` routes ``/`` here directly)."""
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
