@@ -22,6 +22,7 @@ from cenflow.jobs.queue import TaskQueue
 from cenflow.jobs.worker import LEASE, RETRY_DELAY, Worker
 from cenflow.store import flowlogs as repo
 from cenflow.store.database import Database
+from cenflow.store.epochs import collection_epoch
 from cenflow.store.migrate import upgrade
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -143,11 +144,11 @@ def test_a_failing_task_is_retried_later(
     # Fails in the batch's transaction, then again when the task is taken on its own.
     failures = iter([RuntimeError("database hiccup"), RuntimeError("database hiccup")])
 
-    def flaky(tx: object, transition: Transition) -> bool:
+    def flaky(tx: object, transition: Transition, *, bump: bool = True) -> bool:
         failure = next(failures, None)
         if failure is not None:
             raise failure
-        return real_complete(tx, transition)  # type: ignore[arg-type]
+        return real_complete(tx, transition, bump=bump)  # type: ignore[arg-type]
 
     monkeypatch.setattr(transitions, "complete", flaky)
     worker = Worker(TaskQueue(database), clock=clock)
@@ -169,10 +170,10 @@ def test_a_failing_task_does_not_hold_up_the_others_of_its_batch(
         schedule(database, creation(flow_log_id), clock(), 0)
     real_complete = transitions.complete
 
-    def failing_for_one(tx: object, transition: Transition) -> bool:
+    def failing_for_one(tx: object, transition: Transition, *, bump: bool = True) -> bool:
         if transition.resource_id == "flowlog-bad":
             raise RuntimeError("this one fails")
-        return real_complete(tx, transition)  # type: ignore[arg-type]
+        return real_complete(tx, transition, bump=bump)  # type: ignore[arg-type]
 
     monkeypatch.setattr(transitions, "complete", failing_for_one)
     completed: list[Transition] = []
@@ -187,12 +188,16 @@ def test_a_batch_commits_its_tasks_together(database: Database, clock: FakeClock
     for index in range(3):
         new_flowlog(database, f"flowlog-{index}")
         schedule(database, creation(f"flowlog-{index}"), clock(), 0)
+    with database.read() as tx:
+        epoch = collection_epoch(tx)
     commits: list[object] = []
     event.listen(database.engine, "commit", commits.append)
     assert Worker(TaskQueue(database), clock=clock).run_batch() == 3
     assert len(commits) == 1, "three transitions, one transaction"
     assert [status(database, f"flowlog-{index}") for index in range(3)] == ["Active"] * 3
     assert TaskQueue(database).pending() == 0
+    with database.read() as tx:
+        assert collection_epoch(tx) == epoch + 1, "the collector is told once per batch"
 
 
 def test_a_transition_whose_resource_moved_on_does_nothing(database: Database, clock: FakeClock) -> None:

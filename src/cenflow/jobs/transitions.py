@@ -28,10 +28,12 @@ def schedule(tx: Connection, transition: Transition, now: datetime, delay: float
     )
 
 
-def complete(tx: Connection, transition: Transition) -> bool:
+def complete(tx: Connection, transition: Transition, *, bump: bool = True) -> bool:
     """Settle the resource, if it is still in the transient state the transition started.
 
-    Returns whether it did; the caller logs the completion once the transaction has committed."""
+    Returns whether it did; the caller logs the completion once the transaction has committed.
+    ``bump=False`` when the transaction has bumped the collection epoch already: once per
+    transaction is enough for the collector to re-read its plan."""
     current = _status(tx, transition)
     if current != transition.via:
         # Gone, or changed by someone else since: the transition has nothing left to do.
@@ -40,7 +42,8 @@ def complete(tx: Connection, transition: Transition) -> bool:
             extra={"resource_id": transition.resource_id, "expected": transition.via, "found": current},
         )
         return False
-    bump_collection(tx)
+    if bump:
+        bump_collection(tx)
     if transition.to is None:
         _REMOVERS[transition.kind](tx, transition.resource_id)
     else:
@@ -52,8 +55,7 @@ def _status(tx: Connection, transition: Transition) -> str | None:
     resource_id = transition.resource_id
     match transition.kind:
         case ResourceKind.FLOWLOG:
-            flowlog = flowlog_repo.get_flowlog(tx, resource_id, lock=True)
-            return flowlog.status if flowlog else None
+            return flowlog_repo.flowlog_status(tx, resource_id, lock=True)
         case ResourceKind.CEN:
             cen = network_repo.get_cen(tx, resource_id, lock=True)
             return cen.status if cen else None

@@ -79,7 +79,9 @@ class Worker:
 
         def effect(tx: Connection, task: Task) -> None:
             transition = Transition.from_payload(task.resource_id, task.payload)
-            settled.append((task, transition, transitions.complete(tx, transition)))
+            # One epoch bump for the batch: it commits (or rolls back) as a whole.
+            bumped = any(applied for *_, applied in settled)
+            settled.append((task, transition, transitions.complete(tx, transition, bump=not bumped)))
 
         try:
             batch, next_due = self.queue.complete_due(self._clock(), effect, BATCH)

@@ -85,6 +85,19 @@ def get_flowlog(
     return from_row(FlowLogRow._make(row)) if row else None
 
 
+_STATUS = DriverStatement(
+    "SELECT status FROM flowlogs WHERE flow_log_id = ?",
+    postgresql="SELECT status FROM flowlogs WHERE flow_log_id = ? FOR UPDATE",
+)
+_STATUS_UNLOCKED = DriverStatement("SELECT status FROM flowlogs WHERE flow_log_id = ?")
+
+
+def flowlog_status(tx: Connection, flow_log_id: str, *, lock: bool = False) -> str | None:
+    """The status alone (a transition's check), ``None`` when the flow log does not exist."""
+    row = (_STATUS if lock else _STATUS_UNLOCKED).first(tx, flow_log_id)
+    return str(row[0]) if row else None
+
+
 def save_flowlog(tx: Connection, flowlog: FlowLog) -> None:
     """Persist the mutable attributes (the rest never changes after creation)."""
     _SAVE.run(tx, flowlog.name, flowlog.description, flowlog.interval, flowlog.status, flowlog.flow_log_id)
