@@ -78,7 +78,7 @@ def _sqlite_text(value: datetime) -> str:
 
 
 def _from_sqlite_text(value: str) -> datetime:
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return datetime.fromisoformat(value + "+00:00")
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -35,7 +35,7 @@ def name_param(name: str, limit: int = 128) -> Param:
 
 def iso_seconds(value: datetime) -> str:
     """``2026-12-04T05:06:07Z`` for a UTC time (isoformat: strftime cost a tenth of a listing)."""
-    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+    return value.isoformat(timespec="seconds")[:19] + "Z"
 
 
 def iso_minutes(value: datetime) -> str:
