@@ -63,9 +63,7 @@ class Gateway:
             try:
                 with database.write() as tx:
                     caller = self.authenticator.authenticate(request, tx)
-                    operation = self.registry.find(request.version, request.action)
-                    args = operation.spec.parse(request.params)
-                    body = self._run(tx, operation, args, caller, request, request_id)
+                    outcome = self._perform(tx, caller, request, request_id)
             except IntegrityError:
                 # A concurrent duplicate won the race for the ClientToken; run the call again
                 # (its nonce went with the rolled-back transaction, so it is claimed again).
@@ -76,9 +74,9 @@ class Gateway:
             except BaseException:
                 self._remember(caller)
                 raise
-            if operation.mutating:
+            if outcome.operation.mutating:
                 self.services.on_tasks_enqueued()
-            return CallOutcome(operation, {"RequestId": request_id, **body}, caller)
+            return outcome
         raise AssertionError("unreachable")  # pragma: no cover
 
     def call_batch(self, calls: Sequence[tuple[WireRequest, str]]) -> list[CallOutcome | Exception]:
@@ -100,9 +98,7 @@ class Gateway:
                 driver.execute("SAVEPOINT cenflow_call")
                 try:
                     caller = self.authenticator.authenticate(request, tx)
-                    operation = self.registry.find(request.version, request.action)
-                    args = operation.spec.parse(request.params)
-                    body = self._run(tx, operation, args, caller, request, request_id)
+                    outcome = self._perform(tx, caller, request, request_id)
                 except Exception as exc:
                     driver.execute("ROLLBACK TO cenflow_call")
                     driver.execute("RELEASE cenflow_call")
@@ -111,11 +107,18 @@ class Gateway:
                     results.append(exc)
                     continue
                 driver.execute("RELEASE cenflow_call")
-                mutated = mutated or operation.mutating
-                results.append(CallOutcome(operation, {"RequestId": request_id, **body}, caller))
+                mutated = mutated or outcome.operation.mutating
+                results.append(outcome)
         if mutated:
             self.services.on_tasks_enqueued()
         return results
+
+    def _perform(self, tx: Connection, caller: Authenticated, request: WireRequest, request_id: str) -> CallOutcome:
+        """Route, validate and run an authenticated call in ``tx``."""
+        operation = self.registry.find(request.version, request.action)
+        args = operation.spec.parse(request.params)
+        body = self._run(tx, operation, args, caller, request, request_id)
+        return CallOutcome(operation, {"RequestId": request_id, **body}, caller)
 
     def _remember(self, caller: Authenticated | None) -> None:
         if caller is not None:
