@@ -80,9 +80,10 @@ class Database:
                 raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
     async def run_sync(self, func: Callable[[*Ts], T], *args: *Ts) -> T:
-        """Run database work (an API call, a worker pass) from the event loop.
+        """Run database work (a worker pass; an API call on PostgreSQL) from the event loop.
 
-        On SQLite the work runs right here, on the event loop's thread.  SQLite executes one
+        On SQLite the work runs right here, on the event loop's thread (API calls too, batched:
+        ``api.batching``).  SQLite executes one
         writer at a time and every signed call writes its nonce, so calls were serialised anyway;
         what handing each one to a worker thread added was the hop and a hand-over of the GIL at
         every sqlite3 call (each statement step releases it), which cost more CPU than the work:
