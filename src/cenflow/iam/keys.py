@@ -15,7 +15,8 @@ from cenflow.iam import directory
 from cenflow.iam import errors as ram_errors
 from cenflow.iam.principal import Principal, PrincipalType, root_principal
 from cenflow.iam.secrets import SecretBox
-from cenflow.store.database import Database, DriverStatement
+from cenflow.store.database import Database
+from cenflow.store.driver import DriverStatement
 from cenflow.store.tables import access_keys
 from cenflow.wire import errors as e
 from cenflow.wire.auth import ResolvedKey

@@ -21,7 +21,8 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, select, update
 
-from cenflow.store.database import Database, DriverStatement
+from cenflow.store.database import Database
+from cenflow.store.driver import DriverStatement
 from cenflow.store.tables import tasks
 
 # Every mutating call enqueues a task (on the driver, see DriverStatement) and every task is

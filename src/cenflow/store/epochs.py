@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
-from cenflow.store.database import DriverStatement
+from cenflow.store.driver import DriverStatement
 from cenflow.store.tables import epochs
 
 # Everything the data plane's collection plan is made of: flow logs and their states, transit

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, Connection, delete, insert, or_, select
 
 from cenflow.domain.flowlogs import FlowLog
 from cenflow.domain.states import FlowLogStatus
-from cenflow.store.database import DriverStatement, column_list
+from cenflow.store.driver import DriverStatement, column_list
 from cenflow.store.tables import flowlogs
 
 

@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, bindparam, delete, update
 
-from cenflow.store.database import Database, DriverStatement
+from cenflow.store.database import Database
+from cenflow.store.driver import DriverStatement
 from cenflow.store.tables import nonces
 
 # Every signed call runs the claim, on the driver (see DriverStatement).  ``ON CONFLICT DO

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from cenflow.store.database import DriverStatement
+from cenflow.store.driver import DriverStatement
 from cenflow.store.tables import sls_logstores, sls_projects
 
 DEFAULT_RETENTION_DAYS = 30

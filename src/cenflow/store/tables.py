@@ -57,7 +57,7 @@ class UtcDateTime(TypeDecorator[datetime]):
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
-    # What ``store.database.DriverStatement`` binds and reads, in one step each: the same values
+    # What ``store.driver.DriverStatement`` binds and reads, in one step each: the same values
     # as this decorator with the dialect's own DATETIME processing (on SQLite, text of the form
     # ``2026-12-04 05:06:07.000000``, microseconds always written), at a fraction of the cost.
     def driver_bind(self, dialect: Dialect) -> Callable[[datetime], object]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, exists, func, insert, select
 
-from cenflow.store.database import DriverStatement
+from cenflow.store.driver import DriverStatement
 from cenflow.store.tables import tags
 
 # Built once: every listing runs it, and building a statement costs more than running it.

@@ -41,7 +41,7 @@ from cenflow.domain.states import AttachmentStatus, FlowLogStatus, TransitRouter
 from cenflow.errors import ErrorSpec
 from cenflow.store import flowlogs as repo
 from cenflow.store import network, sls
-from cenflow.store.database import DriverStatement, column_list
+from cenflow.store.driver import DriverStatement, column_list
 from cenflow.store.paging import PageQuery, page_by_number, page_of, page_query
 from cenflow.store.tables import flowlogs as table
 from cenflow.store.tags import having_tags, put_tags, tags_of

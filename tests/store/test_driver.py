@@ -1,4 +1,4 @@
-"""cenflow.store.database.DriverStatement: the same values in and out as SQLAlchemy's path, on both
+"""cenflow.store.driver.DriverStatement: the same values in and out as SQLAlchemy's path, on both
 engines, inside the caller's transaction."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import insert, select
 
-from cenflow.store.database import Database, DriverStatement, column_list
+from cenflow.store.database import Database
+from cenflow.store.driver import DriverStatement, column_list
 from cenflow.store.tables import UtcDateTime, sls_logstores, sls_projects, tasks
 
 WHEN = datetime(2026, 12, 4, 5, 6, 7, 891011, tzinfo=UTC)
