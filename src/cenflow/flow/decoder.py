@@ -34,6 +34,7 @@ from cenflow.flow.records import OptionsEffects, options_effects
 from cenflow.flow.registry import TemplateRegistry
 from cenflow.flow.sequence import IN_ORDER, LATE, RESTART, SequenceState
 from cenflow.flow.sinks import ColumnSink, DictSink, OptionsRecord, iter_records
+from cenflow.flow.speedups import NATIVE
 from cenflow.flow.streams import ExporterStream, MessageContext
 from cenflow.flow.template_store import TemplateStore
 from cenflow.flow.templates import StreamKey, Template, TemplateKind
@@ -71,6 +72,7 @@ class DecoderConfig:
     max_streams: int = 65_536  # (exporter, port, version, domain) remembered at once
     clock_tolerance_ms: int = 60_000  # restart detection, see cenflow.flow.sequence
     sweep_interval: float = 60.0  # how often `decode` looks for expired templates
+    native: bool = True  # use the C fast path (cenflow.flow.speedups) when it is built
 
 
 @dataclass(slots=True)
@@ -132,6 +134,7 @@ class FlowDecoder:
             clock_tolerance_ms=self.config.clock_tolerance_ms,
         )
         self.pending = PendingSets(self.config.pending_max_bytes, self.config.pending_max_age)
+        self._native = NATIVE if self.config.native else None
         now = clock()
         self.registry.load(now)
         self._next_sweep = now + self.config.sweep_interval
@@ -275,13 +278,28 @@ class FlowDecoder:
                 raise MalformedError(f"IPFIX length {length} for a {len(payload)}-byte datagram")
             uptime_ms, export_ms, start, end = -1, export_s * 1000, IPFIX_HEADER.size, length
             template_set, options_set = IPFIX_TEMPLATE_SET, IPFIX_OPTIONS_SET
-        sets = split_sets(payload, start, end)  # framing is checked before anything is learned
+        native = self._native if isinstance(sink, ColumnSink) else None
+        sets = None
+        if native is None or not native.framing_ok(payload, start, end):
+            sets = split_sets(payload, start, end)  # framing is checked before anything is learned
         message = _Message(NO_STREAM, export_ms, uptime_ms, 0, sequence)
         self._open(datagram, version, domain, message, now)
         stream = message.stream
         if version == 9:
             message.units = 1
         ctx = sink.context(stream, export_ms, uptime_ms, 0)
+        if native is not None:
+            # The common datagram (data sets of known fixed-length templates) in one C call;
+            # anything else (-1) goes through the Python loop below, which is the reference.
+            assert isinstance(sink, ColumnSink)
+            lifetime = self.registry.template_lifetime
+            records = native.gather(payload, start, end, version, stream.templates, now, lifetime, sink.groups, ctx)
+            if records >= 0:
+                if version == 10:
+                    message.units = records
+                return message
+        if sets is None:
+            sets = split_sets(payload, start, end)
         view = memoryview(payload)
         templates = stream.templates
         lifetime = self.registry.template_lifetime

@@ -1,0 +1,18 @@
+"""Type stub of the C extension `cenflow.flow._speedups` (see _speedups.c)."""
+
+from typing_extensions import Buffer
+
+def framing_ok(payload: Buffer, start: int, end: int, /) -> bool: ...
+def gather(
+    payload: Buffer,
+    start: int,
+    end: int,
+    version: int,
+    templates: dict[int, object],
+    now: float,
+    lifetime: float,
+    groups: dict[object, object],
+    ctx: int,
+    /,
+) -> int: ...
+def address_texts(values: Buffer, /) -> tuple[bytes, bytes]: ...
