@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from cenflow.collector.binder import Attributed
 from cenflow.collector.registry import NameRegistry
-from cenflow.collector.windows import KEY, Aggregate, Window
+from cenflow.collector.windows import KEY, KEY_BYTES, Aggregate, Window
 from cenflow.domain.flowlogs import FlowLog
 from cenflow.flow.batch import FlowBatch
 
@@ -119,6 +119,7 @@ class Aggregator:
         keys["protocol"] = batch.protocol[rows]
         keys["src_region"] = region_numbers[attributed.src_region[keep]]
         keys["dst_region"] = region_numbers[attributed.dst_region[keep]]
+        key_bytes = keys.view(KEY_BYTES)  # gathered as opaque bytes: see windows.aggregate
         for spec_position in np.unique(owner):
             spec = self._spec_order[int(spec_position)]
             mine = np.flatnonzero(owner == spec_position)
@@ -127,7 +128,7 @@ class Aggregator:
             for start in np.unique(window_starts):
                 picked = mine[window_starts == start]
                 part = Aggregate(
-                    keys[picked],
+                    key_bytes[picked].view(KEY),
                     batch.packets[rows[picked]].astype(np.uint64),
                     batch.bytes[rows[picked]].astype(np.uint64),
                     batch.tcp_flags[rows[picked]].astype(np.uint16),
