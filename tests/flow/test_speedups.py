@@ -90,6 +90,50 @@ def test_softflowd_exports_decode_identically(version: str, batch: int) -> None:
     assert _run_both(datagrams, batch) > 0
 
 
+def _restarted_v9(datagrams: list[Datagram]) -> list[Datagram]:
+    """The same v9 export again from an exporter that rebooted an hour later: sysUptime and the
+    sequence start over (a restart: templates dropped, data waits for the re-sent templates)."""
+    out = []
+    for number, datagram in enumerate(datagrams):
+        header = bytearray(datagram.payload[:20])
+        unix_secs = struct.unpack_from(">I", header, 8)[0]
+        struct.pack_into(">III", header, 4, 1000 + 10 * number, unix_secs + 3600, number)
+        out.append(Datagram(bytes(header) + datagram.payload[20:], datagram.exporter, datagram.port))
+    return out
+
+
+@pytest.mark.parametrize("batch", [1, 7, 512])
+def test_exporter_restarts_decode_identically(batch: int) -> None:
+    datagrams = list(softflowd_datagrams("v9"))
+    native, _ = _pair()
+    stream = datagrams + _restarted_v9(datagrams)
+    assert _run_both(stream, batch) > 0
+    native.decode(stream, now=NOW)
+    assert native.counters.exporter_restarts == 1
+
+
+@pytest.mark.parametrize("batch", [1, 9, 512])
+def test_interleaved_exporters_decode_identically(batch: int) -> None:
+    """Several streams in one batch: the C loop switches streams (and sink slots) per datagram."""
+    sources = [
+        [Datagram(d.payload, exporter, port) for d in softflowd_datagrams(version)]
+        for version, exporter, port in [
+            ("v9", "192.0.2.1", 2055),
+            ("ipfix", "192.0.2.1", 2056),
+            ("v9", "2001:db8::7", 9),
+        ]
+    ]
+    interleaved = [d for group in zip(*sources, strict=False) for d in group]
+    assert _run_both(interleaved + [d for source in sources for d in source], batch) > 0
+
+
+def test_decode_accepts_any_iterable() -> None:
+    datagrams = list(softflowd_datagrams("ipfix"))
+    native, python = _pair()
+    _assert_same(native.decode(iter(datagrams), now=NOW), python.decode(tuple(datagrams), now=NOW))
+    assert native.counters == python.counters
+
+
 def test_expired_templates_are_left_to_the_registry() -> None:
     """Data arriving after its template's lifetime is a miss in both paths, counted alike."""
     datagrams = list(softflowd_datagrams("v9"))

@@ -114,6 +114,76 @@ static Py_ssize_t usable_layout(PyObject *active, double now, double lifetime, P
     return size;
 }
 
+/* Pass 1 over the sets of one message: where each set's records go.  Returns the number of
+ * records, -1 to decline (nothing changed), -2 on a Python error.  Fills `pending`. */
+static long long plan_sets(const unsigned char *buf, Py_ssize_t start, Py_ssize_t end, long version,
+                           PyObject *templates, double now, double lifetime, PyObject *groups, Pending *pending,
+                           int *npending_out) {
+    unsigned template_set = version == 9 ? 0 : 2, options_set = version == 9 ? 1 : 3;
+    int npending = 0;
+    long long records = 0;
+    Py_ssize_t offset = start;
+    while (end - offset >= 4) {
+        unsigned set_id = read_u16(buf + offset), length = read_u16(buf + offset + 2);
+        if (length < 4) {
+            for (Py_ssize_t i = offset; i < end; i++)
+                if (buf[i]) return -1; /* malformed: Python raises and counts it */
+            break;
+        }
+        if (offset + (Py_ssize_t)length > end) return -1;
+        Py_ssize_t body = offset + 4, body_end = offset + length;
+        if (set_id >= MIN_DATA_SET_ID) {
+            PyObject *key = PyLong_FromUnsignedLong(set_id);
+            if (key == NULL) return -2;
+            PyObject *active = PyDict_GetItemWithError(templates, key); /* borrowed */
+            Py_DECREF(key);
+            if (active == NULL) return PyErr_Occurred() ? -2 : -1; /* unknown: Python's pending buffer */
+            PyObject *layout = NULL;
+            Py_ssize_t size = usable_layout(active, now, lifetime, &layout);
+            if (size < 0) return size;
+            PyObject *group = PyDict_GetItemWithError(groups, layout); /* borrowed */
+            Py_DECREF(layout); /* the groups dict keeps its key alive */
+            if (group == NULL) return PyErr_Occurred() ? -2 : -1; /* Python creates the group */
+            int64_t count = size ? (int64_t)((body_end - body) / size) : 0;
+            if (count) {
+                if (npending == MAX_SETS) return -1;
+                pending[npending].group = group;
+                pending[npending].body = body;
+                pending[npending].bytes = (Py_ssize_t)count * size;
+                pending[npending].count = count;
+                pending[npending].template_id = set_id;
+                npending++;
+            }
+            records += count;
+        } else if (set_id == template_set || set_id == options_set) {
+            return -1; /* templates are learned in Python */
+        }
+        /* other set ids are reserved: skipped, as in Python */
+        offset = body_end;
+    }
+    *npending_out = npending;
+    return records;
+}
+
+/* Pass 2: append what plan_sets found.  Only an allocation failure stops it (-1, raised). */
+static int apply_sets(const unsigned char *buf, const Pending *pending, int npending, long long ctx) {
+    for (int i = 0; i < npending; i++) {
+        const Pending *p = &pending[i];
+        PyObject *target = PyObject_GetAttr(p->group, str_records);
+        if (target == NULL) return -1;
+        int failed = append_bytes(target, buf + p->body, p->bytes);
+        Py_DECREF(target);
+        if (failed) return -1;
+        int64_t entry[3] = {p->count, (int64_t)ctx, p->template_id};
+        target = PyObject_GetAttr(p->group, str_sets);
+        if (target == NULL) return -1;
+        failed = append_bytes(target, entry, sizeof entry);
+        Py_DECREF(target);
+        if (failed) return -1;
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(gather_doc,
              "gather(payload, start, end, version, templates, now, lifetime, groups, ctx, /) -> int\n\n"
              "Append the records of every data set between start and end to their layout's group\n"
@@ -129,111 +199,270 @@ static PyObject *py_gather(PyObject *self, PyObject *const *args, Py_ssize_t nar
     }
     Py_ssize_t start = PyLong_AsSsize_t(args[1]), end = PyLong_AsSsize_t(args[2]);
     long version = PyLong_AsLong(args[3]);
-    PyObject *templates = args[4];
     double now = PyFloat_AsDouble(args[5]);
     double lifetime = PyFloat_AsDouble(args[6]);
-    PyObject *groups = args[7];
     long long ctx = PyLong_AsLongLong(args[8]);
     if (PyErr_Occurred()) return NULL;
-    if (!PyDict_Check(templates) || !PyDict_Check(groups)) {
+    if (!PyDict_Check(args[4]) || !PyDict_Check(args[7])) {
         PyErr_SetString(PyExc_TypeError, "templates and groups must be dicts");
         return NULL;
     }
-    unsigned template_set = version == 9 ? 0 : 2, options_set = version == 9 ? 1 : 3;
     Py_buffer view;
     if (get_range(args[0], &view, start, end) < 0) return NULL;
     const unsigned char *buf = (const unsigned char *)view.buf;
-
     Pending pending[MAX_SETS];
     int npending = 0;
-    long long records = 0;
-    int decline = 0;
-    Py_ssize_t offset = start;
-    /* Pass 1: check every set and find where its records go; nothing is changed yet. */
-    while (end - offset >= 4) {
-        unsigned set_id = read_u16(buf + offset), length = read_u16(buf + offset + 2);
-        if (length < 4) {
-            for (Py_ssize_t i = offset; i < end; i++)
-                if (buf[i]) {
-                    decline = 1; /* malformed: Python raises and counts it */
-                    break;
-                }
-            break;
-        }
-        if (offset + (Py_ssize_t)length > end) {
-            decline = 1;
-            break;
-        }
-        Py_ssize_t body = offset + 4, body_end = offset + length;
-        if (set_id >= MIN_DATA_SET_ID) {
-            PyObject *key = PyLong_FromUnsignedLong(set_id);
-            if (key == NULL) goto error;
-            PyObject *active = PyDict_GetItemWithError(templates, key); /* borrowed */
-            Py_DECREF(key);
-            if (active == NULL) {
-                if (PyErr_Occurred()) goto error;
-                decline = 1; /* unknown template: it waits in Python's pending buffer */
-                break;
-            }
-            PyObject *layout = NULL;
-            Py_ssize_t size = usable_layout(active, now, lifetime, &layout);
-            if (size == -2) goto error;
-            if (size == -1) {
-                decline = 1;
-                break;
-            }
-            PyObject *group = PyDict_GetItemWithError(groups, layout); /* borrowed */
-            Py_DECREF(layout); /* the groups dict keeps its key alive */
-            if (group == NULL) {
-                if (PyErr_Occurred()) goto error;
-                decline = 1; /* first set of this layout in the batch: Python creates its group */
-                break;
-            }
-            int64_t count = size ? (int64_t)((body_end - body) / size) : 0;
-            if (count) {
-                if (npending == MAX_SETS) {
-                    decline = 1;
-                    break;
-                }
-                pending[npending].group = group;
-                pending[npending].body = body;
-                pending[npending].bytes = (Py_ssize_t)count * size;
-                pending[npending].count = count;
-                pending[npending].template_id = set_id;
-                npending++;
-            }
-            records += count;
-        } else if (set_id == template_set || set_id == options_set) {
-            decline = 1; /* templates are learned in Python */
-            break;
-        }
-        /* other set ids are reserved: skipped, as in Python */
-        offset = body_end;
-    }
-    if (decline) {
-        PyBuffer_Release(&view);
-        return PyLong_FromLong(-1);
-    }
-    /* Pass 2: append.  Only an allocation failure can stop it (raised as MemoryError). */
-    for (int i = 0; i < npending; i++) {
-        Pending *p = &pending[i];
-        PyObject *target = PyObject_GetAttr(p->group, str_records);
-        if (target == NULL) goto error;
-        int failed = append_bytes(target, buf + p->body, p->bytes);
-        Py_DECREF(target);
-        if (failed) goto error;
-        int64_t entry[3] = {p->count, (int64_t)ctx, p->template_id};
-        target = PyObject_GetAttr(p->group, str_sets);
-        if (target == NULL) goto error;
-        failed = append_bytes(target, entry, sizeof entry);
-        Py_DECREF(target);
-        if (failed) goto error;
-    }
+    long long records = plan_sets(buf, start, end, version, args[4], now, lifetime, args[7], pending, &npending);
+    if (records >= 0 && apply_sets(buf, pending, npending, ctx) < 0) records = -2;
     PyBuffer_Release(&view);
+    if (records == -2) return NULL;
     return PyLong_FromLongLong(records);
-error:
-    PyBuffer_Release(&view);
-    return NULL;
+}
+
+/* -- whole runs of datagrams ---------------------------------------------------------------- */
+
+#define STATE_LATE 1
+#define STATE_RESTART 2
+
+static inline uint32_t read_u32(const unsigned char *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static PyObject *str_stream, *str_sequence, *str_check, *str_account, *str_templates, *str_ctx_stream,
+    *str_ctx_export, *str_ctx_uptime, *str_ctx_rate, *str_streams, *str_stream_slots;
+
+/* Call obj.name(*args) (new reference). */
+static PyObject *call_method(PyObject *obj, PyObject *name, PyObject **args, size_t nargs) {
+    PyObject *stack[8];
+    stack[0] = obj;
+    for (size_t i = 0; i < nargs; i++) stack[i + 1] = args[i];
+    return PyObject_VectorcallMethod(name, stack, (nargs + 1) | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+}
+
+static int append_long(PyObject *list, long long value) {
+    PyObject *number = PyLong_FromLongLong(value);
+    if (number == NULL) return -1;
+    int failed = PyList_Append(list, number);
+    Py_DECREF(number);
+    return failed;
+}
+
+/* The slot of `stream` in the sink's stream table, as ColumnSink.context assigns it. */
+static Py_ssize_t stream_slot(PyObject *slots, PyObject *streams, PyObject *stream) {
+    PyObject *key = PyLong_FromVoidPtr(stream); /* id(stream) */
+    if (key == NULL) return -1;
+    PyObject *slot = PyDict_GetItemWithError(slots, key);
+    Py_ssize_t result;
+    if (slot != NULL) {
+        result = PyLong_AsSsize_t(slot);
+    } else if (PyErr_Occurred()) {
+        result = -1;
+    } else {
+        result = PyList_GET_SIZE(streams);
+        PyObject *value = PyLong_FromSsize_t(result);
+        if (value == NULL || PyDict_SetItem(slots, key, value) < 0 || PyList_Append(streams, stream) < 0)
+            result = -1;
+        Py_XDECREF(value);
+    }
+    Py_DECREF(key);
+    return result;
+}
+
+PyDoc_STRVAR(decode_run_doc,
+             "decode_run(datagrams, first, now, registry, lifetime, sink, /) -> tuple\n\n"
+             "FlowDecoder._templated + _commit for datagrams[first:], in order, while they are common\n"
+             "v9/IPFIX datagrams (see gather).  Stream lookup and sequence accounting call the same\n"
+             "Python methods (registry.stream, SequenceState.check/account).  Returns (next, done, late,\n"
+             "gaps, lost, resume): datagrams[next] needs Python; resume is None when nothing of it was\n"
+             "processed, else (stream, state, version, export_ms, uptime_ms, sequence, start, end) once\n"
+             "its stream is open and its sequence number checked (RESTART, or sets C declines).");
+
+static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError, "decode_run expects 6 arguments");
+        return NULL;
+    }
+    PyObject *datagrams = args[0], *now_obj = args[2], *registry = args[3], *sink = args[5];
+    Py_ssize_t first = PyLong_AsSsize_t(args[1]);
+    double now = PyFloat_AsDouble(now_obj);
+    double lifetime = PyFloat_AsDouble(args[4]);
+    if (PyErr_Occurred()) return NULL;
+    if (!PyList_Check(datagrams)) {
+        PyErr_SetString(PyExc_TypeError, "datagrams must be a list");
+        return NULL;
+    }
+    PyObject *groups = PyObject_GetAttrString(sink, "groups");
+    PyObject *ctx_stream = PyObject_GetAttr(sink, str_ctx_stream);
+    PyObject *ctx_export = PyObject_GetAttr(sink, str_ctx_export);
+    PyObject *ctx_uptime = PyObject_GetAttr(sink, str_ctx_uptime);
+    PyObject *ctx_rate = PyObject_GetAttr(sink, str_ctx_rate);
+    PyObject *streams = PyObject_GetAttr(sink, str_streams);
+    PyObject *slots = PyObject_GetAttr(sink, str_stream_slots);
+    PyObject *prev_key = NULL, *stream = NULL, *sequence_state = NULL, *templates = NULL, *resume = NULL;
+    PyObject *result = NULL;
+    Py_ssize_t slot = -1;
+    long long done = 0, late = 0, gaps = 0, lost_total = 0;
+    Py_ssize_t i = first;
+    if (!groups || !ctx_stream || !ctx_export || !ctx_uptime || !ctx_rate || !streams || !slots) goto finally;
+    if (!PyDict_Check(groups) || !PyDict_Check(slots) || !PyList_Check(ctx_stream) || !PyList_Check(ctx_export) ||
+        !PyList_Check(ctx_uptime) || !PyList_Check(ctx_rate) || !PyList_Check(streams)) {
+        PyErr_SetString(PyExc_TypeError, "unexpected sink layout");
+        goto finally;
+    }
+    for (; i < PyList_GET_SIZE(datagrams); i++) {
+        PyObject *item = PyList_GET_ITEM(datagrams, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) < 3) break;
+        PyObject *payload = PyTuple_GET_ITEM(item, 0);
+        if (!PyBytes_Check(payload)) break;
+        const unsigned char *buf = (const unsigned char *)PyBytes_AS_STRING(payload);
+        Py_ssize_t size = PyBytes_GET_SIZE(payload);
+        if (size < 2) break;
+        long version = (long)read_u16(buf);
+        long long export_ms, uptime_ms;
+        uint32_t seq, domain;
+        Py_ssize_t start, end;
+        if (version == 9) {
+            if (size < 20) break;
+            uptime_ms = read_u32(buf + 4);
+            export_ms = (long long)read_u32(buf + 8) * 1000;
+            seq = read_u32(buf + 12);
+            domain = read_u32(buf + 16);
+            start = 20;
+            end = size;
+        } else if (version == 10) {
+            if (size < 16) break;
+            Py_ssize_t length = read_u16(buf + 2);
+            if (length < 16 || length > size) break;
+            uptime_ms = -1;
+            export_ms = (long long)read_u32(buf + 4) * 1000;
+            seq = read_u32(buf + 8);
+            domain = read_u32(buf + 12);
+            start = 16;
+            end = length;
+        } else {
+            break;
+        }
+        if (framing_ok(buf, start, end) < 0) break;
+
+        /* registry.stream(key, now), skipped when the key repeats: the stream is then already the
+         * most recent one and its last_seen is `now` (nothing else touches the registry here). */
+        PyObject *key = Py_BuildValue("(OOlk)", PyTuple_GET_ITEM(item, 1), PyTuple_GET_ITEM(item, 2), version,
+                                      (unsigned long)domain);
+        if (key == NULL) goto finally;
+        int same = 0;
+        if (prev_key != NULL) {
+            same = PyObject_RichCompareBool(key, prev_key, Py_EQ);
+            if (same < 0) {
+                Py_DECREF(key);
+                goto finally;
+            }
+        }
+        if (!same) {
+            Py_XDECREF(prev_key);
+            prev_key = key;
+            Py_CLEAR(stream);
+            Py_CLEAR(sequence_state);
+            Py_CLEAR(templates);
+            slot = -1;
+            PyObject *call_args[2] = {key, now_obj};
+            stream = call_method(registry, str_stream, call_args, 2);
+            if (stream == NULL) goto finally;
+            sequence_state = PyObject_GetAttr(stream, str_sequence);
+            if (sequence_state == NULL) goto finally;
+        } else {
+            Py_DECREF(key);
+        }
+        PyObject *seq_obj = PyLong_FromUnsignedLong(seq);
+        PyObject *export_obj = PyLong_FromLongLong(export_ms);
+        PyObject *uptime_obj = PyLong_FromLongLong(uptime_ms);
+        if (!seq_obj || !export_obj || !uptime_obj) {
+            Py_XDECREF(seq_obj);
+            Py_XDECREF(export_obj);
+            Py_XDECREF(uptime_obj);
+            goto finally;
+        }
+        PyObject *check_args[3] = {seq_obj, export_obj, uptime_obj};
+        PyObject *state_obj = call_method(sequence_state, str_check, check_args, 3);
+        long state = state_obj ? PyLong_AsLong(state_obj) : -1;
+        Py_XDECREF(state_obj);
+        if (state == -1 && PyErr_Occurred()) goto release_numbers;
+
+        long long records = -1;
+        Pending pending[MAX_SETS];
+        int npending = 0;
+        if (state != STATE_RESTART) {
+            if (templates == NULL) {
+                templates = PyObject_GetAttr(stream, str_templates);
+                if (templates == NULL) goto release_numbers;
+                if (!PyDict_Check(templates)) {
+                    PyErr_SetString(PyExc_TypeError, "stream.templates must be a dict");
+                    goto release_numbers;
+                }
+            }
+            records = plan_sets(buf, start, end, version, templates, now, lifetime, groups, pending, &npending);
+            if (records == -2) goto release_numbers;
+        }
+        if (records < 0) { /* restart or declined sets: Python carries on from here */
+            resume = Py_BuildValue("(OllOOOnn)", stream, state, version, export_obj, uptime_obj, seq_obj, start, end);
+            Py_DECREF(seq_obj);
+            Py_DECREF(export_obj);
+            Py_DECREF(uptime_obj);
+            if (resume == NULL) goto finally;
+            break;
+        }
+        if (slot < 0) {
+            slot = stream_slot(slots, streams, stream);
+            if (slot < 0) goto release_numbers;
+        }
+        long long ctx = PyList_GET_SIZE(ctx_stream);
+        if (append_long(ctx_stream, slot) < 0 || PyList_Append(ctx_export, export_obj) < 0 ||
+            PyList_Append(ctx_uptime, uptime_obj) < 0 || append_long(ctx_rate, 0) < 0)
+            goto release_numbers;
+        if (apply_sets(buf, pending, npending, ctx) < 0) goto release_numbers;
+        if (state == STATE_LATE) {
+            late++;
+        } else {
+            PyObject *units = PyLong_FromLongLong(version == 9 ? 1 : records);
+            if (units == NULL) goto release_numbers;
+            PyObject *account_args[4] = {seq_obj, units, export_obj, uptime_obj};
+            PyObject *lost_obj = call_method(sequence_state, str_account, account_args, 4);
+            Py_DECREF(units);
+            if (lost_obj == NULL) goto release_numbers;
+            long long lost = PyLong_AsLongLong(lost_obj);
+            Py_DECREF(lost_obj);
+            if (lost == -1 && PyErr_Occurred()) goto release_numbers;
+            if (lost) {
+                gaps++;
+                lost_total += lost;
+            }
+        }
+        Py_DECREF(seq_obj);
+        Py_DECREF(export_obj);
+        Py_DECREF(uptime_obj);
+        done++;
+        continue;
+    release_numbers:
+        Py_DECREF(seq_obj);
+        Py_DECREF(export_obj);
+        Py_DECREF(uptime_obj);
+        goto finally;
+    }
+    result = Py_BuildValue("(nLLLLO)", i, done, late, gaps, lost_total, resume ? resume : Py_None);
+finally:
+    Py_XDECREF(resume);
+    Py_XDECREF(prev_key);
+    Py_XDECREF(stream);
+    Py_XDECREF(sequence_state);
+    Py_XDECREF(templates);
+    Py_XDECREF(groups);
+    Py_XDECREF(ctx_stream);
+    Py_XDECREF(ctx_export);
+    Py_XDECREF(ctx_uptime);
+    Py_XDECREF(ctx_rate);
+    Py_XDECREF(streams);
+    Py_XDECREF(slots);
+    return result;
 }
 
 /* -- addresses as text ---------------------------------------------------------------------- */
@@ -367,6 +596,7 @@ static PyObject *py_address_texts(PyObject *self, PyObject *arg) {
 static PyMethodDef methods[] = {
     {"framing_ok", (PyCFunction)(void (*)(void))py_framing_ok, METH_FASTCALL, framing_doc},
     {"gather", (PyCFunction)(void (*)(void))py_gather, METH_FASTCALL, gather_doc},
+    {"decode_run", (PyCFunction)(void (*)(void))py_decode_run, METH_FASTCALL, decode_run_doc},
     {"address_texts", py_address_texts, METH_O, address_texts_doc},
     {NULL, NULL, 0, NULL},
 };
@@ -382,6 +612,20 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     str_record_length = PyUnicode_InternFromString("record_length");
     str_records = PyUnicode_InternFromString("records");
     str_sets = PyUnicode_InternFromString("sets");
-    if (!str_last_seen || !str_layout || !str_record_length || !str_records || !str_sets) return NULL;
+    str_stream = PyUnicode_InternFromString("stream");
+    str_sequence = PyUnicode_InternFromString("sequence");
+    str_check = PyUnicode_InternFromString("check");
+    str_account = PyUnicode_InternFromString("account");
+    str_templates = PyUnicode_InternFromString("templates");
+    str_ctx_stream = PyUnicode_InternFromString("ctx_stream");
+    str_ctx_export = PyUnicode_InternFromString("ctx_export");
+    str_ctx_uptime = PyUnicode_InternFromString("ctx_uptime");
+    str_ctx_rate = PyUnicode_InternFromString("ctx_rate");
+    str_streams = PyUnicode_InternFromString("streams");
+    str_stream_slots = PyUnicode_InternFromString("_stream_slots");
+    if (!str_last_seen || !str_layout || !str_record_length || !str_records || !str_sets || !str_stream ||
+        !str_sequence || !str_check || !str_account || !str_templates || !str_ctx_stream || !str_ctx_export ||
+        !str_ctx_uptime || !str_ctx_rate || !str_streams || !str_stream_slots)
+        return NULL;
     return PyModule_Create(&module);
 }

@@ -1,5 +1,7 @@
 """Type stub of the C extension `cenflow.flow._speedups` (see _speedups.c)."""
 
+from typing import Any
+
 from typing_extensions import Buffer
 
 def framing_ok(payload: Buffer, start: int, end: int, /) -> bool: ...
@@ -16,3 +18,6 @@ def gather(
     /,
 ) -> int: ...
 def address_texts(values: Buffer, /) -> tuple[bytes, bytes]: ...
+def decode_run(
+    datagrams: list[Any], first: int, now: float, registry: object, lifetime: float, sink: object, /
+) -> tuple[int, int, int, int, int, tuple[Any, ...] | None]: ...
