@@ -593,11 +593,144 @@ static PyObject *py_address_texts(PyObject *self, PyObject *arg) {
     return result;
 }
 
+/* -- window aggregation -------------------------------------------------------------------- */
+
+static inline uint64_t mix_key(const unsigned char *key, Py_ssize_t width) {
+    uint64_t digest = 0;
+    Py_ssize_t i = 0;
+    for (; i + 8 <= width; i += 8) {
+        uint64_t word;
+        memcpy(&word, key + i, 8);
+        digest ^= word;
+        digest *= 0x9E3779B97F4A7C15ULL;
+        digest ^= digest >> 29;
+    }
+    if (i < width) {
+        uint64_t word = 0;
+        memcpy(&word, key + i, (size_t)(width - i));
+        digest ^= word;
+        digest *= 0x9E3779B97F4A7C15ULL;
+        digest ^= digest >> 29;
+    }
+    return digest;
+}
+
+PyDoc_STRVAR(aggregate_doc,
+             "aggregate(keys, packets, octets, flags, width, /) -> tuple[bytearray, bytearray, bytearray, bytearray]\n\n"
+             "One row per distinct key (`width` bytes each), in order of first appearance: packets and\n"
+             "octets (native uint64) summed modulo 2**64, flags (native uint16) OR'd.");
+
+static PyObject *py_aggregate(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "aggregate expects 5 arguments");
+        return NULL;
+    }
+    Py_ssize_t width = PyLong_AsSsize_t(args[4]);
+    if (width == -1 && PyErr_Occurred()) return NULL;
+    if (width <= 0) {
+        PyErr_SetString(PyExc_ValueError, "key width must be positive");
+        return NULL;
+    }
+    Py_buffer keys, packets, octets, flags;
+    if (PyObject_GetBuffer(args[0], &keys, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+    if (PyObject_GetBuffer(args[1], &packets, PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&keys);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[2], &octets, PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&keys);
+        PyBuffer_Release(&packets);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(args[3], &flags, PyBUF_C_CONTIGUOUS) < 0) {
+        PyBuffer_Release(&keys);
+        PyBuffer_Release(&packets);
+        PyBuffer_Release(&octets);
+        return NULL;
+    }
+    PyObject *result = NULL, *keys_out = NULL, *packets_out = NULL, *octets_out = NULL, *flags_out = NULL;
+    int64_t *table = NULL, *first = NULL;
+    Py_ssize_t n = keys.len / width;
+    if (keys.len % width || packets.len != n * 8 || octets.len != n * 8 || flags.len != n * 2) {
+        PyErr_SetString(PyExc_ValueError, "keys, packets, octets and flags must describe the same rows");
+        goto done;
+    }
+    size_t capacity = 16;
+    while (capacity < (size_t)n * 2) capacity <<= 1;
+    table = PyMem_Malloc(capacity * sizeof(int64_t)); /* slot -> group + 1, 0 empty */
+    first = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int64_t)); /* group -> its first row */
+    uint64_t *sum_packets = PyMem_Calloc((size_t)(n ? n : 1), sizeof(uint64_t));
+    uint64_t *sum_octets = PyMem_Calloc((size_t)(n ? n : 1), sizeof(uint64_t));
+    uint16_t *or_flags = PyMem_Calloc((size_t)(n ? n : 1), sizeof(uint16_t));
+    if (!table || !first || !sum_packets || !sum_octets || !or_flags) {
+        PyMem_Free(sum_packets);
+        PyMem_Free(sum_octets);
+        PyMem_Free(or_flags);
+        PyErr_NoMemory();
+        goto done;
+    }
+    memset(table, 0, capacity * sizeof(int64_t));
+    const unsigned char *key_bytes = (const unsigned char *)keys.buf;
+    const uint64_t *in_packets = (const uint64_t *)packets.buf, *in_octets = (const uint64_t *)octets.buf;
+    const uint16_t *in_flags = (const uint16_t *)flags.buf;
+    Py_ssize_t groups = 0;
+    Py_BEGIN_ALLOW_THREADS;
+    for (Py_ssize_t row = 0; row < n; row++) {
+        const unsigned char *key = key_bytes + row * width;
+        size_t slot = (size_t)mix_key(key, width) & (capacity - 1);
+        int64_t group;
+        for (;;) {
+            int64_t entry = table[slot];
+            if (entry == 0) {
+                group = groups++;
+                table[slot] = group + 1;
+                first[group] = row;
+                break;
+            }
+            if (memcmp(key_bytes + first[entry - 1] * width, key, (size_t)width) == 0) {
+                group = entry - 1;
+                break;
+            }
+            slot = (slot + 1) & (capacity - 1);
+        }
+        sum_packets[group] += in_packets[row];
+        sum_octets[group] += in_octets[row];
+        or_flags[group] |= in_flags[row];
+    }
+    Py_END_ALLOW_THREADS;
+    keys_out = PyByteArray_FromStringAndSize(NULL, groups * width);
+    packets_out = PyByteArray_FromStringAndSize((const char *)sum_packets, groups * 8);
+    octets_out = PyByteArray_FromStringAndSize((const char *)sum_octets, groups * 8);
+    flags_out = PyByteArray_FromStringAndSize((const char *)or_flags, groups * 2);
+    PyMem_Free(sum_packets);
+    PyMem_Free(sum_octets);
+    PyMem_Free(or_flags);
+    if (!keys_out || !packets_out || !octets_out || !flags_out) goto done;
+    char *out = PyByteArray_AS_STRING(keys_out);
+    for (Py_ssize_t group = 0; group < groups; group++)
+        memcpy(out + group * width, key_bytes + first[group] * width, (size_t)width);
+    result = PyTuple_Pack(4, keys_out, packets_out, octets_out, flags_out);
+done:
+    Py_XDECREF(keys_out);
+    Py_XDECREF(packets_out);
+    Py_XDECREF(octets_out);
+    Py_XDECREF(flags_out);
+    PyMem_Free(table);
+    PyMem_Free(first);
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&packets);
+    PyBuffer_Release(&octets);
+    PyBuffer_Release(&flags);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"framing_ok", (PyCFunction)(void (*)(void))py_framing_ok, METH_FASTCALL, framing_doc},
     {"gather", (PyCFunction)(void (*)(void))py_gather, METH_FASTCALL, gather_doc},
     {"decode_run", (PyCFunction)(void (*)(void))py_decode_run, METH_FASTCALL, decode_run_doc},
     {"address_texts", py_address_texts, METH_O, address_texts_doc},
+    {"aggregate", (PyCFunction)(void (*)(void))py_aggregate, METH_FASTCALL, aggregate_doc},
     {NULL, NULL, 0, NULL},
 };
 
