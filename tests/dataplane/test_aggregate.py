@@ -108,3 +108,15 @@ def test_aggregate_refuses_mismatched_columns() -> None:
         NATIVE.aggregate(bytes(KEY.itemsize * 2), bytes(8), bytes(16), bytes(4), KEY.itemsize)
     with pytest.raises(ValueError, match="positive"):
         NATIVE.aggregate(b"", b"", b"", b"", 0)
+
+
+def test_a_window_larger_than_the_kept_scratch_memory() -> None:
+    """Past 2**20 rows the C pass allocates its own table instead of the scratch it keeps."""
+    parts = _parts(3, (1 << 20) + 5, 1000, 2)
+    keys, packets, octets, flags = (
+        np.concatenate([getattr(p, name) for p in parts]) for name in ("keys", "packets", "bytes", "tcp_flags")
+    )
+    native = windows.aggregate(parts)
+    reference = windows.aggregate_sorted(keys, packets, octets, flags)
+    assert len(native) == len(reference) == 1000
+    assert _rows(native) == _rows(reference)

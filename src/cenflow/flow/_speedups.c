@@ -615,10 +615,52 @@ static inline uint64_t mix_key(const unsigned char *key, Py_ssize_t width) {
     return digest;
 }
 
+typedef struct {
+    uint32_t check; /* high half of the key's hash */
+    uint32_t group; /* group + 1; 0: empty */
+} Slot;
+
+#define PREFETCH_AHEAD 8 /* rows whose slots are fetched ahead: hides the table's cache misses */
+
 PyDoc_STRVAR(aggregate_doc,
              "aggregate(keys, packets, octets, flags, width, /) -> tuple[bytearray, bytearray, bytearray, bytearray]\n\n"
              "One row per distinct key (`width` bytes each), in order of first appearance: packets and\n"
              "octets (native uint64) summed modulo 2**64, flags (native uint16) OR'd.");
+
+/* Scratch memory kept between calls (the GIL is held throughout, so calls never overlap):
+ * fresh multi-megabyte allocations cost a page fault per 4 KiB, more than the hashing itself.
+ * Kept only up to SCRATCH_KEEP_ROWS rows (12 MiB); larger calls allocate and free their own. */
+#define SCRATCH_KEEP_ROWS ((size_t)1 << 20)
+static Slot *scratch_table;
+static uint32_t *scratch_first;
+
+static int scratch_for(size_t rows, size_t slots, Slot **table, uint32_t **first) {
+    if (rows > SCRATCH_KEEP_ROWS) {
+        *table = PyMem_Malloc(slots * sizeof(Slot));
+        *first = PyMem_Malloc(rows * sizeof(uint32_t));
+        if (*table && *first) return 0;
+        PyMem_Free(*table);
+        PyMem_Free(*first);
+        *table = NULL;
+        *first = NULL;
+        return -1;
+    }
+    if (scratch_table == NULL) {
+        /* Sized once for the largest kept case: 2 slots per row, rounded to a power of two. */
+        scratch_table = PyMem_Malloc(2 * SCRATCH_KEEP_ROWS * sizeof(Slot));
+        scratch_first = PyMem_Malloc(SCRATCH_KEEP_ROWS * sizeof(uint32_t));
+        if (scratch_table == NULL || scratch_first == NULL) {
+            PyMem_Free(scratch_table);
+            PyMem_Free(scratch_first);
+            scratch_table = NULL;
+            scratch_first = NULL;
+            return -1;
+        }
+    }
+    *table = scratch_table;
+    *first = scratch_first;
+    return 0;
+}
 
 static PyObject *py_aggregate(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
@@ -632,96 +674,95 @@ static PyObject *py_aggregate(PyObject *self, PyObject *const *args, Py_ssize_t 
         PyErr_SetString(PyExc_ValueError, "key width must be positive");
         return NULL;
     }
-    Py_buffer keys, packets, octets, flags;
-    if (PyObject_GetBuffer(args[0], &keys, PyBUF_C_CONTIGUOUS) < 0) return NULL;
-    if (PyObject_GetBuffer(args[1], &packets, PyBUF_C_CONTIGUOUS) < 0) {
-        PyBuffer_Release(&keys);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(args[2], &octets, PyBUF_C_CONTIGUOUS) < 0) {
-        PyBuffer_Release(&keys);
-        PyBuffer_Release(&packets);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(args[3], &flags, PyBUF_C_CONTIGUOUS) < 0) {
-        PyBuffer_Release(&keys);
-        PyBuffer_Release(&packets);
-        PyBuffer_Release(&octets);
-        return NULL;
-    }
+    Py_buffer buffers[4];
+    int held = 0;
+    for (; held < 4; held++)
+        if (PyObject_GetBuffer(args[held], &buffers[held], PyBUF_C_CONTIGUOUS) < 0) break;
     PyObject *result = NULL, *keys_out = NULL, *packets_out = NULL, *octets_out = NULL, *flags_out = NULL;
-    int64_t *table = NULL, *first = NULL;
-    Py_ssize_t n = keys.len / width;
-    if (keys.len % width || packets.len != n * 8 || octets.len != n * 8 || flags.len != n * 2) {
+    Slot *table = NULL;
+    uint32_t *first = NULL; /* group -> its first row */
+    if (held < 4) goto done;
+    Py_buffer *keys = &buffers[0], *packets = &buffers[1], *octets = &buffers[2], *flags = &buffers[3];
+    Py_ssize_t n = keys->len / width;
+    if (keys->len % width || packets->len != n * 8 || octets->len != n * 8 || flags->len != n * 2) {
         PyErr_SetString(PyExc_ValueError, "keys, packets, octets and flags must describe the same rows");
+        goto done;
+    }
+    if (n >= (Py_ssize_t)UINT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "too many rows to aggregate at once");
         goto done;
     }
     size_t capacity = 16;
     while (capacity < (size_t)n * 2) capacity <<= 1;
-    table = PyMem_Malloc(capacity * sizeof(int64_t)); /* slot -> group + 1, 0 empty */
-    first = PyMem_Malloc((size_t)(n ? n : 1) * sizeof(int64_t)); /* group -> its first row */
-    uint64_t *sum_packets = PyMem_Calloc((size_t)(n ? n : 1), sizeof(uint64_t));
-    uint64_t *sum_octets = PyMem_Calloc((size_t)(n ? n : 1), sizeof(uint64_t));
-    uint16_t *or_flags = PyMem_Calloc((size_t)(n ? n : 1), sizeof(uint16_t));
-    if (!table || !first || !sum_packets || !sum_octets || !or_flags) {
-        PyMem_Free(sum_packets);
-        PyMem_Free(sum_octets);
-        PyMem_Free(or_flags);
+    if (scratch_for((size_t)n + 1, capacity, &table, &first) < 0) {
         PyErr_NoMemory();
         goto done;
     }
-    memset(table, 0, capacity * sizeof(int64_t));
-    const unsigned char *key_bytes = (const unsigned char *)keys.buf;
-    const uint64_t *in_packets = (const uint64_t *)packets.buf, *in_octets = (const uint64_t *)octets.buf;
-    const uint16_t *in_flags = (const uint16_t *)flags.buf;
+    /* Sums go straight into the outputs, sized for n groups and cut to the real count after. */
+    packets_out = PyByteArray_FromStringAndSize(NULL, n * 8);
+    octets_out = PyByteArray_FromStringAndSize(NULL, n * 8);
+    flags_out = PyByteArray_FromStringAndSize(NULL, n * 2);
+    if (!packets_out || !octets_out || !flags_out) goto done;
+    uint64_t *sum_packets = (uint64_t *)PyByteArray_AS_STRING(packets_out);
+    uint64_t *sum_octets = (uint64_t *)PyByteArray_AS_STRING(octets_out);
+    uint16_t *or_flags = (uint16_t *)PyByteArray_AS_STRING(flags_out);
+    memset(table, 0, capacity * sizeof(Slot));
+    const unsigned char *key_bytes = (const unsigned char *)keys->buf;
+    const uint64_t *in_packets = (const uint64_t *)packets->buf, *in_octets = (const uint64_t *)octets->buf;
+    const uint16_t *in_flags = (const uint16_t *)flags->buf;
     Py_ssize_t groups = 0;
-    Py_BEGIN_ALLOW_THREADS;
     for (Py_ssize_t row = 0; row < n; row++) {
+        if (row + PREFETCH_AHEAD < n) {
+            uint64_t ahead = mix_key(key_bytes + (row + PREFETCH_AHEAD) * width, width);
+            __builtin_prefetch(&table[(size_t)ahead & (capacity - 1)]);
+        }
         const unsigned char *key = key_bytes + row * width;
-        size_t slot = (size_t)mix_key(key, width) & (capacity - 1);
-        int64_t group;
+        uint64_t hash = mix_key(key, width);
+        size_t slot = (size_t)hash & (capacity - 1);
+        uint32_t check = (uint32_t)(hash >> 32);
+        Py_ssize_t group;
         for (;;) {
-            int64_t entry = table[slot];
-            if (entry == 0) {
+            Slot *entry = &table[slot];
+            if (entry->group == 0) { /* a new key */
                 group = groups++;
-                table[slot] = group + 1;
-                first[group] = row;
+                entry->group = (uint32_t)(group + 1);
+                entry->check = check;
+                first[group] = (uint32_t)row;
+                sum_packets[group] = in_packets[row];
+                sum_octets[group] = in_octets[row];
+                or_flags[group] = in_flags[row];
                 break;
             }
-            if (memcmp(key_bytes + first[entry - 1] * width, key, (size_t)width) == 0) {
-                group = entry - 1;
+            if (entry->check == check &&
+                memcmp(key_bytes + (Py_ssize_t)first[entry->group - 1] * width, key, (size_t)width) == 0) {
+                group = (Py_ssize_t)entry->group - 1;
+                sum_packets[group] += in_packets[row];
+                sum_octets[group] += in_octets[row];
+                or_flags[group] |= in_flags[row];
                 break;
             }
             slot = (slot + 1) & (capacity - 1);
         }
-        sum_packets[group] += in_packets[row];
-        sum_octets[group] += in_octets[row];
-        or_flags[group] |= in_flags[row];
     }
-    Py_END_ALLOW_THREADS;
+    if (PyByteArray_Resize(packets_out, groups * 8) < 0 || PyByteArray_Resize(octets_out, groups * 8) < 0 ||
+        PyByteArray_Resize(flags_out, groups * 2) < 0)
+        goto done;
     keys_out = PyByteArray_FromStringAndSize(NULL, groups * width);
-    packets_out = PyByteArray_FromStringAndSize((const char *)sum_packets, groups * 8);
-    octets_out = PyByteArray_FromStringAndSize((const char *)sum_octets, groups * 8);
-    flags_out = PyByteArray_FromStringAndSize((const char *)or_flags, groups * 2);
-    PyMem_Free(sum_packets);
-    PyMem_Free(sum_octets);
-    PyMem_Free(or_flags);
-    if (!keys_out || !packets_out || !octets_out || !flags_out) goto done;
+    if (keys_out == NULL) goto done;
     char *out = PyByteArray_AS_STRING(keys_out);
     for (Py_ssize_t group = 0; group < groups; group++)
-        memcpy(out + group * width, key_bytes + first[group] * width, (size_t)width);
+        memcpy(out + group * width, key_bytes + (Py_ssize_t)first[group] * width, (size_t)width);
     result = PyTuple_Pack(4, keys_out, packets_out, octets_out, flags_out);
 done:
     Py_XDECREF(keys_out);
     Py_XDECREF(packets_out);
     Py_XDECREF(octets_out);
     Py_XDECREF(flags_out);
-    PyMem_Free(table);
-    PyMem_Free(first);
-    PyBuffer_Release(&keys);
-    PyBuffer_Release(&packets);
-    PyBuffer_Release(&octets);
-    PyBuffer_Release(&flags);
+    if (table != NULL && table != scratch_table) {
+        PyMem_Free(table);
+        PyMem_Free(first);
+    }
+    for (int i = 0; i < held; i++) PyBuffer_Release(&buffers[i]);
     return result;
 }
 
