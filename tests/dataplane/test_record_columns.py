@@ -1,6 +1,5 @@
 """Columns rendered for stored records: addresses (the C path and the numpy path both write what
-`cenflow.flow.address_text` writes for one address: dotted quads for IPv4-mapped, RFC 5952), and
-constant columns built from buffers (equal to `pa.repeat`)."""
+`cenflow.flow.address_text` writes for one address: dotted quads for IPv4-mapped, RFC 5952)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import random
 import struct
 
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from cenflow.collector import records
@@ -45,15 +43,3 @@ def test_address_texts_of_a_strided_column() -> None:
     keys["src"] = np.frombuffer(b"\x00" * 10 + b"\xff\xff\x01\x02\x03\x04", dtype="V16")[0]
     assert records.address_texts(keys["src"]).to_pylist() == ["1.2.3.4"] * 3
     assert records.address_texts_numpy(keys["src"]).to_pylist() == ["1.2.3.4"] * 3
-
-
-@pytest.mark.parametrize(
-    ("value", "kind"),
-    [("acc-1", pa.string()), ("", pa.string()), ("é中", pa.string()), (-3, pa.int64()), (7, pa.int64())],
-)
-@pytest.mark.parametrize("count", [0, 1, 1000])
-def test_constant_columns_equal_pa_repeat(value: object, kind: pa.DataType, count: int) -> None:
-    built = records._repeat(value, kind, count)
-    built.validate(full=True)
-    assert built.type == kind
-    assert built.equals(pa.repeat(pa.scalar(value, kind), count))

@@ -22,6 +22,7 @@ from cenflow.collector.aggregator import FlowLogSpec
 from cenflow.collector.registry import NameRegistry
 from cenflow.collector.windows import Aggregate, Window
 from cenflow.flow.speedups import NATIVE
+from cenflow.logstore.constants import constant_array
 from cenflow.logstore.schema import FLOW_LOG_ID, WINDOW_START
 
 _DIRECTIONS = pa.array(["in", "out"], pa.string())
@@ -151,32 +152,20 @@ def window_records(
         tail = pa.array(extra_attachments, kind) if name == "attachment-id" else pa.nulls(extra, kind)
         table[name] = pa.concat_arrays([seen_part, tail]) if extra else seen_part
 
-    def constant(value: object, kind: pa.DataType) -> pa.Array:
-        return _repeat(value, kind, total)
+    def constant(value: str | int, kind: pa.DataType) -> pa.Array:
+        return constant_array(value, kind, total)
 
     table["account-id"] = constant(flow_log.account_id, pa.string())
     table["cen-id"] = constant(flow_log.cen_id, pa.string())
     table["tr-id"] = constant(flow_log.transit_router_id, pa.string())
     table["start"] = constant(window.start, pa.int64())
     table["end"] = constant(window.end, pa.int64())
-    statuses = pa.repeat(pa.scalar("OK", pa.string()), len(keys))
+    statuses = constant_array("OK", pa.string(), len(keys))
     table["log-status"] = pa.concat_arrays([statuses, pa.array(extra_statuses, pa.string())]) if extra else statuses
     selected = {name: table[name] for name in flow_log.fields}
     selected[FLOW_LOG_ID] = constant(flow_log.flow_log_id, pa.string())
     selected[WINDOW_START] = constant(window.start, pa.int64())
     return pa.table(selected)
-
-
-def _repeat(value: object, kind: pa.DataType, count: int) -> pa.Array:
-    """``count`` copies of ``value`` (what ``pa.repeat`` gives, built from buffers: 4x faster)."""
-    if kind == pa.string() and isinstance(value, str):
-        data = value.encode()
-        if count * len(data) < 1 << 31:
-            offsets = (np.arange(count + 1, dtype=np.int64) * len(data)).astype(np.int32)
-            return pa.StringArray.from_buffers(count, pa.py_buffer(offsets), pa.py_buffer(data * count))
-    elif kind == pa.int64() and isinstance(value, int):
-        return pa.array(np.full(count, value, dtype=np.int64))
-    return pa.repeat(pa.scalar(value, kind), count)
 
 
 _TYPE: dict[str, pa.DataType] = {
