@@ -6,6 +6,7 @@ attachment ones), so each attachment feeds at most one flow log.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -125,15 +126,20 @@ class Aggregator:
             mine = np.flatnonzero(owner == spec_position)
             interval = spec.flow_log.interval
             window_starts = (starts_ms[mine] // 1000) // interval * interval
-            for start in np.unique(window_starts):
-                picked = mine[window_starts == start]
-                part = Aggregate(
-                    key_bytes[picked].view(KEY),
-                    batch.packets[rows[picked]].astype(np.uint64),
-                    batch.bytes[rows[picked]].astype(np.uint64),
-                    batch.tcp_flags[rows[picked]].astype(np.uint16),
-                )
-                window = self._window_for(spec, int(start), first, last, now)
+            # One stable sort by window start: each window's rows become one slice, in batch order,
+            # and every column is gathered once for all windows.
+            order = np.argsort(window_starts, kind="stable")
+            picked = mine[order]
+            window_starts = window_starts[order]
+            cuts = np.flatnonzero(window_starts[1:] != window_starts[:-1]) + 1
+            picked_rows = rows[picked]
+            part_keys = key_bytes[picked].view(KEY)
+            packets = batch.packets[picked_rows].astype(np.uint64, copy=False)
+            octets = batch.bytes[picked_rows].astype(np.uint64, copy=False)
+            flags = batch.tcp_flags[picked_rows].astype(np.uint16, copy=False)
+            for begin, end in itertools.pairwise([0, *cuts.tolist(), int(picked.size)]):
+                part = Aggregate(part_keys[begin:end], packets[begin:end], octets[begin:end], flags[begin:end])
+                window = self._window_for(spec, int(window_starts[begin]), first, last, now)
                 if window is not None:
                     window.add(part, first, last, now)
         return int(keep.size)
