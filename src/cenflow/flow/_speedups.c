@@ -9,9 +9,16 @@
  * Every read is bounds-checked against the buffer: payloads are untrusted network input.
  */
 #define PY_SSIZE_T_CLEAN
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* recvmmsg */
+#endif
 #include <Python.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define MIN_DATA_SET_ID 256
 #define MAX_SETS 1024 /* sets gathered per datagram; more (absurd for real exporters) declines */
@@ -766,12 +773,105 @@ done:
     return result;
 }
 
+/* -- receiving ----------------------------------------------------------------------------- */
+
+#define DRAIN_CHUNK 32        /* datagrams per recvmmsg call */
+#define DRAIN_BUFFER 65536    /* bytes per datagram buffer: larger than any UDP payload */
+static unsigned char *drain_buffers; /* DRAIN_CHUNK * DRAIN_BUFFER, allocated on first use */
+
+PyDoc_STRVAR(drain_udp_doc,
+             "drain_udp(fd, max_count, received, out, /) -> int\n\n"
+             "Append up to max_count (payload, host, port, received) tuples for the datagrams queued on\n"
+             "the IPv4 UDP socket fd, without waiting (recvmmsg, MSG_DONTWAIT); what the Python loop\n"
+             "of recvfrom calls gives.  Returns how many were appended; raises OSError on a socket\n"
+             "error other than an empty queue or an interrupted call.");
+
+static PyObject *py_drain_udp(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "drain_udp expects 4 arguments");
+        return NULL;
+    }
+    long fd = PyLong_AsLong(args[0]);
+    Py_ssize_t max_count = PyLong_AsSsize_t(args[1]);
+    PyObject *received = args[2], *out = args[3];
+    if (PyErr_Occurred()) return NULL;
+    if (!PyList_Check(out)) {
+        PyErr_SetString(PyExc_TypeError, "out must be a list");
+        return NULL;
+    }
+    if (drain_buffers == NULL) {
+        drain_buffers = PyMem_Malloc((size_t)DRAIN_CHUNK * DRAIN_BUFFER);
+        if (drain_buffers == NULL) return PyErr_NoMemory();
+    }
+    struct mmsghdr messages[DRAIN_CHUNK];
+    struct iovec vectors[DRAIN_CHUNK];
+    struct sockaddr_in addresses[DRAIN_CHUNK];
+    Py_ssize_t appended = 0;
+    uint32_t last_address = 0;
+    PyObject *last_host = NULL; /* exporters repeat: one str per run of the same address */
+    while (appended < max_count) {
+        unsigned int want = (unsigned int)(max_count - appended < DRAIN_CHUNK ? max_count - appended : DRAIN_CHUNK);
+        memset(messages, 0, sizeof(struct mmsghdr) * want);
+        for (unsigned int i = 0; i < want; i++) {
+            vectors[i].iov_base = drain_buffers + (size_t)i * DRAIN_BUFFER;
+            vectors[i].iov_len = DRAIN_BUFFER;
+            messages[i].msg_hdr.msg_iov = &vectors[i];
+            messages[i].msg_hdr.msg_iovlen = 1;
+            messages[i].msg_hdr.msg_name = &addresses[i];
+            messages[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
+        }
+        int got;
+        Py_BEGIN_ALLOW_THREADS;
+        got = recvmmsg((int)fd, messages, want, MSG_DONTWAIT, NULL);
+        Py_END_ALLOW_THREADS;
+        if (got < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
+            Py_XDECREF(last_host);
+            return PyErr_SetFromErrno(PyExc_OSError);
+        }
+        for (int i = 0; i < got; i++) {
+            const struct sockaddr_in *address = &addresses[i];
+            if (messages[i].msg_hdr.msg_namelen < sizeof(struct sockaddr_in) || address->sin_family != AF_INET ||
+                (messages[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+                Py_XDECREF(last_host);
+                PyErr_SetString(PyExc_OSError, "drain_udp: not an IPv4 datagram, or truncated");
+                return NULL;
+            }
+            if (last_host == NULL || address->sin_addr.s_addr != last_address) {
+                char text[INET_ADDRSTRLEN];
+                if (inet_ntop(AF_INET, &address->sin_addr, text, sizeof text) == NULL) {
+                    Py_XDECREF(last_host);
+                    return PyErr_SetFromErrno(PyExc_OSError);
+                }
+                Py_XDECREF(last_host);
+                last_host = PyUnicode_FromString(text);
+                if (last_host == NULL) return NULL;
+                last_address = address->sin_addr.s_addr;
+            }
+            PyObject *item = Py_BuildValue("(y#OiO)", (const char *)vectors[i].iov_base, (Py_ssize_t)messages[i].msg_len,
+                                           last_host, (int)ntohs(address->sin_port), received);
+            if (item == NULL || PyList_Append(out, item) < 0) {
+                Py_XDECREF(item);
+                Py_XDECREF(last_host);
+                return NULL;
+            }
+            Py_DECREF(item);
+            appended++;
+        }
+        if ((unsigned int)got < want) break; /* the queue is empty */
+    }
+    Py_XDECREF(last_host);
+    return PyLong_FromSsize_t(appended);
+}
+
 static PyMethodDef methods[] = {
     {"framing_ok", (PyCFunction)(void (*)(void))py_framing_ok, METH_FASTCALL, framing_doc},
     {"gather", (PyCFunction)(void (*)(void))py_gather, METH_FASTCALL, gather_doc},
     {"decode_run", (PyCFunction)(void (*)(void))py_decode_run, METH_FASTCALL, decode_run_doc},
     {"address_texts", py_address_texts, METH_O, address_texts_doc},
     {"aggregate", (PyCFunction)(void (*)(void))py_aggregate, METH_FASTCALL, aggregate_doc},
+    {"drain_udp", (PyCFunction)(void (*)(void))py_drain_udp, METH_FASTCALL, drain_udp_doc},
     {NULL, NULL, 0, NULL},
 };
 
