@@ -777,7 +777,8 @@ done:
 
 #define DRAIN_CHUNK 32        /* datagrams per recvmmsg call */
 #define DRAIN_BUFFER 65536    /* bytes per datagram buffer: larger than any UDP payload */
-static unsigned char *drain_buffers; /* DRAIN_CHUNK * DRAIN_BUFFER, allocated on first use */
+/* DRAIN_CHUNK * DRAIN_BUFFER bytes, allocated on first use and kept; used only with the GIL held. */
+static unsigned char *drain_buffers;
 
 PyDoc_STRVAR(drain_udp_doc,
              "drain_udp(fd, max_count, received, out, /) -> int\n\n"
@@ -821,10 +822,9 @@ static PyObject *py_drain_udp(PyObject *self, PyObject *const *args, Py_ssize_t 
             messages[i].msg_hdr.msg_name = &addresses[i];
             messages[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in);
         }
-        int got;
-        Py_BEGIN_ALLOW_THREADS;
-        got = recvmmsg((int)fd, messages, want, MSG_DONTWAIT, NULL);
-        Py_END_ALLOW_THREADS;
+        /* The GIL stays held: the call never waits (MSG_DONTWAIT), and holding it keeps two
+         * threads from sharing drain_buffers. */
+        int got = recvmmsg((int)fd, messages, want, MSG_DONTWAIT, NULL);
         if (got < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) break;
             Py_XDECREF(last_host);
