@@ -830,35 +830,48 @@ static PyObject *py_drain_udp(PyObject *self, PyObject *const *args, Py_ssize_t 
             Py_XDECREF(last_host);
             return PyErr_SetFromErrno(PyExc_OSError);
         }
+        /* Copy every payload out of drain_buffers before anything that may run Python code (a
+         * tuple allocation can start the garbage collector, whose finalizers may switch threads):
+         * bytes and str objects are not tracked by the collector. */
+        PyObject *payloads[DRAIN_CHUNK];
+        int copied = 0;
+        for (; copied < got; copied++) {
+            payloads[copied] = PyBytes_FromStringAndSize((const char *)vectors[copied].iov_base,
+                                                         (Py_ssize_t)messages[copied].msg_len);
+            if (payloads[copied] == NULL) break;
+        }
         for (int i = 0; i < got; i++) {
             const struct sockaddr_in *address = &addresses[i];
-            if (messages[i].msg_hdr.msg_namelen < sizeof(struct sockaddr_in) || address->sin_family != AF_INET ||
-                (messages[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-                Py_XDECREF(last_host);
+            PyObject *item = NULL;
+            if (copied < got) {
+                /* an allocation failed: fall through to the cleanup */
+            } else if (messages[i].msg_hdr.msg_namelen < sizeof(struct sockaddr_in) ||
+                       address->sin_family != AF_INET || (messages[i].msg_hdr.msg_flags & MSG_TRUNC)) {
                 PyErr_SetString(PyExc_OSError, "drain_udp: not an IPv4 datagram, or truncated");
-                return NULL;
-            }
-            if (last_host == NULL || address->sin_addr.s_addr != last_address) {
-                char text[INET_ADDRSTRLEN];
-                if (inet_ntop(AF_INET, &address->sin_addr, text, sizeof text) == NULL) {
-                    Py_XDECREF(last_host);
-                    return PyErr_SetFromErrno(PyExc_OSError);
+            } else {
+                if (last_host == NULL || address->sin_addr.s_addr != last_address) {
+                    char text[INET_ADDRSTRLEN];
+                    Py_CLEAR(last_host);
+                    if (inet_ntop(AF_INET, &address->sin_addr, text, sizeof text) != NULL) {
+                        last_host = PyUnicode_FromString(text);
+                        last_address = address->sin_addr.s_addr;
+                    } else {
+                        PyErr_SetFromErrno(PyExc_OSError);
+                    }
                 }
-                Py_XDECREF(last_host);
-                last_host = PyUnicode_FromString(text);
-                if (last_host == NULL) return NULL;
-                last_address = address->sin_addr.s_addr;
+                if (last_host != NULL)
+                    item = Py_BuildValue("(OOiO)", payloads[i], last_host, (int)ntohs(address->sin_port), received);
             }
-            PyObject *item = Py_BuildValue("(y#OiO)", (const char *)vectors[i].iov_base, (Py_ssize_t)messages[i].msg_len,
-                                           last_host, (int)ntohs(address->sin_port), received);
             if (item == NULL || PyList_Append(out, item) < 0) {
                 Py_XDECREF(item);
+                for (int j = 0; j < copied; j++) Py_DECREF(payloads[j]);
                 Py_XDECREF(last_host);
                 return NULL;
             }
             Py_DECREF(item);
             appended++;
         }
+        for (int j = 0; j < copied; j++) Py_DECREF(payloads[j]);
         if ((unsigned int)got < want) break; /* the queue is empty */
     }
     Py_XDECREF(last_host);
