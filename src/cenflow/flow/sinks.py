@@ -1,9 +1,10 @@
 """Where decoded sets go: columns for the fast path, dicts for the debug path.
 
-The decoder walks messages (phase A) and hands each data set to a sink.  `ColumnSink` only
-remembers a view of the set's bytes; `build` then joins all sets of one layout, reads them with
-one `np.frombuffer` and normalises them (phase B).  `DictSink` renders every record as a dict on
-the spot.  Both can roll back what one datagram added, so a malformed datagram leaves no trace.
+The decoder walks messages (phase A) and hands each data set to a sink.  `ColumnSink` appends
+the set's records to its layout's buffer (the C gatherer appends to the same buffers); `build`
+then reads each buffer with one `np.frombuffer` and normalises it (phase B).  `DictSink` renders
+every record as a dict on the spot.  Both can roll back what one datagram added, so a malformed
+datagram leaves no trace.
 """
 
 from __future__ import annotations
