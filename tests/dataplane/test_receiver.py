@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -78,3 +78,47 @@ def test_drain_refuses_a_closed_socket() -> None:
     sock.close()
     with pytest.raises(OSError):
         NATIVE.drain_udp(descriptor, 4, 0.0, [])
+
+
+class _SendWhilePolling:
+    """The receiver's poller, sending one more burst the first time the receiver waits on it
+    (loopback queues a datagram before `send` returns), so the burst arrives while it lingers."""
+
+    def __init__(self, poller: object, burst: Callable[[], list[tuple[bytes, str, int]]]) -> None:
+        self.poller = poller
+        self.burst = burst
+        self.sent: list[tuple[bytes, str, int]] = []
+        self.polls = 0
+
+    def poll(self, timeout: int) -> list[tuple[int, int]]:
+        self.polls += 1
+        if self.polls == 1:
+            self.sent = self.burst()
+        result: list[tuple[int, int]] = self.poller.poll(timeout)  # type: ignore[attr-defined]
+        return result
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_a_lingering_batch_takes_what_arrives_meanwhile(
+    udp: tuple[UdpReceiver, list[socket.socket]], native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not native:
+        monkeypatch.setattr(receiver_module, "NATIVE", None)
+    receiver, senders = udp
+    first = _send(senders)
+    waiting = _SendWhilePolling(receiver._poller, lambda: _send(senders, rounds=2))
+    receiver._poller = waiting  # type: ignore[assignment]
+    batch = receiver.receive(512, 1.0, linger=0.5)  # not full: gathers until half a second is up
+    assert waiting.polls >= 1
+    assert [(payload, host, port) for payload, host, port, _ in batch[: len(first)]] == first
+    assert [(payload, host, port) for payload, host, port, _ in batch[len(first) :]] == waiting.sent
+
+
+def test_a_full_batch_does_not_linger(udp: tuple[UdpReceiver, list[socket.socket]]) -> None:
+    receiver, senders = udp
+    sent = _send(senders)
+    waiting = _SendWhilePolling(receiver._poller, lambda: _send(senders))
+    receiver._poller = waiting  # type: ignore[assignment]
+    batch = receiver.receive(len(sent), 1.0, linger=0.5)
+    assert [(payload, host, port) for payload, host, port, _ in batch] == sent
+    assert waiting.polls == 0
