@@ -58,4 +58,4 @@ constraints: | $(BIN)/python
 	  $(BIN)/pip freeze --exclude-editable ) > constraints.txt
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build src/cenflow/flow/_speedups.*.so

@@ -6,6 +6,7 @@ attachment ones), so each attachment feeds at most one flow log.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ import numpy.typing as npt
 
 from cenflow.collector.binder import Attributed
 from cenflow.collector.registry import NameRegistry
-from cenflow.collector.windows import KEY, Aggregate, Window
+from cenflow.collector.windows import KEY, KEY_BYTES, Aggregate, Window
 from cenflow.domain.flowlogs import FlowLog
 from cenflow.flow.batch import FlowBatch
 
@@ -119,20 +120,26 @@ class Aggregator:
         keys["protocol"] = batch.protocol[rows]
         keys["src_region"] = region_numbers[attributed.src_region[keep]]
         keys["dst_region"] = region_numbers[attributed.dst_region[keep]]
+        key_bytes = keys.view(KEY_BYTES)  # gathered as opaque bytes: see windows.aggregate
         for spec_position in np.unique(owner):
             spec = self._spec_order[int(spec_position)]
             mine = np.flatnonzero(owner == spec_position)
             interval = spec.flow_log.interval
             window_starts = (starts_ms[mine] // 1000) // interval * interval
-            for start in np.unique(window_starts):
-                picked = mine[window_starts == start]
-                part = Aggregate(
-                    keys[picked],
-                    batch.packets[rows[picked]].astype(np.uint64),
-                    batch.bytes[rows[picked]].astype(np.uint64),
-                    batch.tcp_flags[rows[picked]].astype(np.uint16),
-                )
-                window = self._window_for(spec, int(start), first, last, now)
+            # One stable sort by window start: each window's rows become one slice, in batch order,
+            # and every column is gathered once for all windows.
+            order = np.argsort(window_starts, kind="stable")
+            picked = mine[order]
+            window_starts = window_starts[order]
+            cuts = np.flatnonzero(window_starts[1:] != window_starts[:-1]) + 1
+            picked_rows = rows[picked]
+            part_keys = key_bytes[picked].view(KEY)
+            packets = batch.packets[picked_rows].astype(np.uint64, copy=False)
+            octets = batch.bytes[picked_rows].astype(np.uint64, copy=False)
+            flags = batch.tcp_flags[picked_rows].astype(np.uint16, copy=False)
+            for begin, end in itertools.pairwise([0, *cuts.tolist(), int(picked.size)]):
+                part = Aggregate(part_keys[begin:end], packets[begin:end], octets[begin:end], flags[begin:end])
+                window = self._window_for(spec, int(window_starts[begin]), first, last, now)
                 if window is not None:
                     window.add(part, first, last, now)
         return int(keep.size)

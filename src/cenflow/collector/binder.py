@@ -55,12 +55,22 @@ def _prefix_words(network: Network) -> tuple[int, int, int, int]:
     return value >> 64, value & (2**64 - 1), mask >> 64, mask & (2**64 - 1)
 
 
+PrefixWords = tuple[np.uint64, np.uint64, np.uint64, np.uint64]
+
+
+def _words_of(prefixes: tuple[Network, ...]) -> tuple[PrefixWords, ...]:
+    words: list[PrefixWords] = []
+    for network in prefixes:
+        high, low, mask_high, mask_low = _prefix_words(network)
+        words.append((np.uint64(high), np.uint64(low), np.uint64(mask_high), np.uint64(mask_low)))
+    return tuple(words)
+
+
 def _in_prefixes(
-    high: npt.NDArray[np.uint64], low: npt.NDArray[np.uint64], prefixes: tuple[Network, ...]
+    high: npt.NDArray[np.uint64], low: npt.NDArray[np.uint64], prefixes: tuple[PrefixWords, ...]
 ) -> npt.NDArray[np.bool_]:
     hit = np.zeros(high.shape[0], dtype=bool)
-    for network in prefixes:
-        net_high, net_low, mask_high, mask_low = (np.uint64(x) for x in _prefix_words(network))
+    for net_high, net_low, mask_high, mask_low in prefixes:
         hit |= ((high & mask_high) == net_high) & ((low & mask_low) == net_low)
     return hit
 
@@ -82,6 +92,9 @@ class Binder:
             position += len(router.attachments)
         self._first_attachment = offsets
         self._remote_region = np.array([region_index[a.remote_region_id] for a in self.attachments], dtype=np.int32)
+        # Prefixes as 64-bit words once, not per batch; and ifindex sets as arrays.
+        self._prefix_words = [_words_of(a.prefixes) for a in self.attachments]
+        self._ifindexes = [np.fromiter(a.ifindexes, dtype=np.uint32) for a in self.attachments]
 
     def router_of_rows(self, batch: FlowBatch) -> npt.NDArray[np.int32]:
         """The router index of each flow, -1 when its exporter is not bound."""
@@ -131,12 +144,13 @@ class Binder:
             emitted: list[tuple[npt.NDArray[np.int64], int, int]] = []  # (local rows, attachment, direction)
             for offset, attachment in enumerate(router.attachments):
                 if attachment.ifindexes:
-                    indexes = np.fromiter(attachment.ifindexes, dtype=np.uint32)
+                    indexes = self._ifindexes[base + offset]
                     entering = np.isin(batch.input_if[rows], indexes)
                     leaving = np.isin(batch.output_if[rows], indexes)
                 else:
-                    entering = _in_prefixes(src_high, src_low, attachment.prefixes)
-                    leaving = _in_prefixes(dst_high, dst_low, attachment.prefixes)
+                    prefixes = self._prefix_words[base + offset]
+                    entering = _in_prefixes(src_high, src_low, prefixes)
+                    leaving = _in_prefixes(dst_high, dst_low, prefixes)
                 ingress[(ingress < 0) & entering] = base + offset
                 egress[(egress < 0) & leaving] = base + offset
                 if attachment.records_inbound:

@@ -21,6 +21,8 @@ import pyarrow.compute as pc
 from cenflow.collector.aggregator import FlowLogSpec
 from cenflow.collector.registry import NameRegistry
 from cenflow.collector.windows import Aggregate, Window
+from cenflow.flow.speedups import NATIVE
+from cenflow.logstore.constants import constant_array
 from cenflow.logstore.schema import FLOW_LOG_ID, WINDOW_START
 
 _DIRECTIONS = pa.array(["in", "out"], pa.string())
@@ -70,6 +72,18 @@ def _ipv6_texts(groups: npt.NDArray[np.uint16]) -> pa.Array:
 def address_texts(values: npt.NDArray[np.void]) -> pa.Array:
     """16-byte addresses as text: IPv4-mapped ones as dotted quads, others in RFC 5952 form
     (what ``cenflow.flow.batch.address_text`` gives for one), computed column-wise."""
+    n = int(values.shape[0])
+    if not n:
+        return pa.array([], pa.string())
+    if NATIVE is not None:
+        # One pass in C straight into the Arrow buffers; `address_texts_numpy` is the reference.
+        offsets, data = NATIVE.address_texts(np.ascontiguousarray(values))
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+    return address_texts_numpy(values)
+
+
+def address_texts_numpy(values: npt.NDArray[np.void]) -> pa.Array:
+    """`address_texts` without the C extension: numpy and Arrow compute kernels."""
     n = int(values.shape[0])
     if not n:
         return pa.array([], pa.string())
@@ -138,15 +152,15 @@ def window_records(
         tail = pa.array(extra_attachments, kind) if name == "attachment-id" else pa.nulls(extra, kind)
         table[name] = pa.concat_arrays([seen_part, tail]) if extra else seen_part
 
-    def constant(value: object, kind: pa.DataType) -> pa.Array:
-        return pa.repeat(pa.scalar(value, kind), total)
+    def constant(value: str | int, kind: pa.DataType) -> pa.Array:
+        return constant_array(value, kind, total)
 
     table["account-id"] = constant(flow_log.account_id, pa.string())
     table["cen-id"] = constant(flow_log.cen_id, pa.string())
     table["tr-id"] = constant(flow_log.transit_router_id, pa.string())
     table["start"] = constant(window.start, pa.int64())
     table["end"] = constant(window.end, pa.int64())
-    statuses = pa.repeat(pa.scalar("OK", pa.string()), len(keys))
+    statuses = constant_array("OK", pa.string(), len(keys))
     table["log-status"] = pa.concat_arrays([statuses, pa.array(extra_statuses, pa.string())]) if extra else statuses
     selected = {name: table[name] for name in flow_log.fields}
     selected[FLOW_LOG_ID] = constant(flow_log.flow_log_id, pa.string())

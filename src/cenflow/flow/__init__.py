@@ -11,9 +11,11 @@ Public API (details in each module's docstring):
   templates survive a restart; `Template`, `TemplateKey`, `FieldSpec` (`templates`) describe them.
 * `read_udp` (`pcap`): UDP payloads from a libpcap / pcapng capture, for replay.
 
-Phase A (Python) walks headers and sets, learns templates and options, checks sequence numbers;
-phase B (numpy) reads all records of one template layout with one `np.frombuffer` per batch and
-normalises them (`layout`, `normalise`).  Nothing here imports the API, the store or a web
+Phase A walks headers and sets, learns templates and options, checks sequence numbers: runs of
+common datagrams (data of known fixed-length templates) in C (`speedups`, `_speedups.c`), the
+rest in Python, which is also the reference the C path is tested against; phase B (numpy) reads
+all records of one template layout with one `np.frombuffer` per batch and normalises them
+(`layout`, `normalise`).  Nothing here imports the API, the store or a web
 framework: the receiver, the transit-router binding and window aggregation build on this.
 """
 

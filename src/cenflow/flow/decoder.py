@@ -23,7 +23,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cenflow.flow import v5
 from cenflow.flow.batch import FlowBatch
@@ -34,6 +34,7 @@ from cenflow.flow.records import OptionsEffects, options_effects
 from cenflow.flow.registry import TemplateRegistry
 from cenflow.flow.sequence import IN_ORDER, LATE, RESTART, SequenceState
 from cenflow.flow.sinks import ColumnSink, DictSink, OptionsRecord, iter_records
+from cenflow.flow.speedups import NATIVE
 from cenflow.flow.streams import ExporterStream, MessageContext
 from cenflow.flow.template_store import TemplateStore
 from cenflow.flow.templates import StreamKey, Template, TemplateKind
@@ -71,6 +72,7 @@ class DecoderConfig:
     max_streams: int = 65_536  # (exporter, port, version, domain) remembered at once
     clock_tolerance_ms: int = 60_000  # restart detection, see cenflow.flow.sequence
     sweep_interval: float = 60.0  # how often `decode` looks for expired templates
+    native: bool = True  # use the C fast path (cenflow.flow.speedups) when it is built
 
 
 @dataclass(slots=True)
@@ -132,6 +134,7 @@ class FlowDecoder:
             clock_tolerance_ms=self.config.clock_tolerance_ms,
         )
         self.pending = PendingSets(self.config.pending_max_bytes, self.config.pending_max_age)
+        self._native = NATIVE if self.config.native else None
         now = clock()
         self.registry.load(now)
         self._next_sweep = now + self.config.sweep_interval
@@ -142,13 +145,58 @@ class FlowDecoder:
         """Decode a batch of datagrams into flow columns (fast path)."""
         now = self._clock() if now is None else now
         sink = ColumnSink()
-        for datagram in datagrams:
-            self._datagram(datagram, now, sink)
+        if self._native is not None:
+            self._decode_native(datagrams if isinstance(datagrams, list) else list(datagrams), now, sink)
+        else:
+            for datagram in datagrams:
+                self._datagram(datagram, now, sink)
         self._housekeeping(now)
         flows = sink.build()
         self.counters.flow_records += len(flows)
         self.counters.options_records += len(sink.options)
         return DecodedBatch(flows, sink.options)
+
+    def _decode_native(self, datagrams: list[Datagram], now: float, sink: ColumnSink) -> None:
+        """`_datagram` for each datagram, with runs of common ones done in C (`_speedups.decode_run`
+        calls the same registry and sequence methods); the rest, or the rest of one, in Python."""
+        native = self._native
+        assert native is not None
+        counters = self.counters
+        lifetime = self.registry.template_lifetime
+        index, total = 0, len(datagrams)
+        while index < total:
+            index, done, late, gaps, lost, resume = native.decode_run(
+                datagrams, index, now, self.registry, lifetime, sink
+            )
+            counters.datagrams += done
+            counters.sequence_late += late
+            counters.sequence_gaps += gaps
+            counters.sequence_lost += lost
+            if index >= total:
+                break
+            if resume is None:
+                self._datagram(datagrams[index], now, sink)
+            else:
+                self._resume(datagrams[index], resume, now, sink)
+            index += 1
+
+    def _resume(self, datagram: Datagram, resume: tuple[Any, ...], now: float, sink: ColumnSink) -> None:
+        """The rest of `_datagram` for a v9/IPFIX datagram whose stream C has opened: its header
+        is parsed, its framing checked, `registry.stream` and `sequence.check` called."""
+        stream, state, version, export_ms, uptime_ms, sequence, start, end = resume
+        self.counters.datagrams += 1
+        sink.begin()
+        message = _Message(stream, export_ms, uptime_ms, 0, sequence)
+        message.state = state
+        try:
+            if state == RESTART:
+                self._restart(stream)
+            self._sets(datagram.payload, version, start, end, message, now, sink)
+        except (MalformedError, struct.error, IndexError, ValueError, OverflowError):
+            sink.rollback()
+            self.counters.decode_errors += 1
+            return
+        self._commit(message, now, sink)
 
     def inspect(self, datagrams: Iterable[Datagram], now: float | None = None) -> list[dict[str, Value]]:
         """Decode datagrams into one dict per record, in wire order (slow debug path)."""
@@ -268,20 +316,37 @@ class FlowDecoder:
         if version == 9:
             _, _, uptime_ms, unix_secs, sequence, domain = V9_HEADER.unpack_from(payload)
             export_ms, start, end = unix_secs * 1000, V9_HEADER.size, len(payload)
-            template_set, options_set = V9_TEMPLATE_SET, V9_OPTIONS_SET
         else:
             _, length, export_s, sequence, domain = IPFIX_HEADER.unpack_from(payload)
             if not IPFIX_HEADER.size <= length <= len(payload):
                 raise MalformedError(f"IPFIX length {length} for a {len(payload)}-byte datagram")
             uptime_ms, export_ms, start, end = -1, export_s * 1000, IPFIX_HEADER.size, length
-            template_set, options_set = IPFIX_TEMPLATE_SET, IPFIX_OPTIONS_SET
         sets = split_sets(payload, start, end)  # framing is checked before anything is learned
         message = _Message(NO_STREAM, export_ms, uptime_ms, 0, sequence)
         self._open(datagram, version, domain, message, now)
+        return self._sets(payload, version, start, end, message, now, sink, sets)
+
+    def _sets(
+        self,
+        payload: bytes,
+        version: int,
+        start: int,
+        end: int,
+        message: _Message,
+        now: float,
+        sink: Sink,
+        sets: list[tuple[int, int, int]] | None = None,
+    ) -> _Message:
+        """Every set of an opened message (stream found, sequence number checked)."""
+        if sets is None:
+            sets = split_sets(payload, start, end)
         stream = message.stream
         if version == 9:
             message.units = 1
-        ctx = sink.context(stream, export_ms, uptime_ms, 0)
+        ctx = sink.context(stream, message.export_ms, message.uptime_ms, 0)
+        template_set, options_set = (
+            (V9_TEMPLATE_SET, V9_OPTIONS_SET) if version == 9 else (IPFIX_TEMPLATE_SET, IPFIX_OPTIONS_SET)
+        )
         view = memoryview(payload)
         templates = stream.templates
         lifetime = self.registry.template_lifetime

@@ -1,13 +1,15 @@
 """Where decoded sets go: columns for the fast path, dicts for the debug path.
 
-The decoder walks messages (phase A) and hands each data set to a sink.  `ColumnSink` only
-remembers a view of the set's bytes; `build` then joins all sets of one layout, reads them with
-one `np.frombuffer` and normalises them (phase B).  `DictSink` renders every record as a dict on
-the spot.  Both can roll back what one datagram added, so a malformed datagram leaves no trace.
+The decoder walks messages (phase A) and hands each data set to a sink.  `ColumnSink` appends
+the set's records to its layout's buffer (the C gatherer appends to the same buffers); `build`
+then reads each buffer with one `np.frombuffer` and normalises it (phase B).  `DictSink` renders
+every record as a dict on the spot.  Both can roll back what one datagram added, so a malformed
+datagram leaves no trace.
 """
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +25,8 @@ from cenflow.flow.records import field_names, render_record
 from cenflow.flow.streams import ActiveTemplate, ExporterStream, MessageContext
 from cenflow.flow.templates import Template
 from cenflow.flow.wire import MalformedError, split_record
+
+_SET_ENTRY = struct.Struct("=qqq")  # count, context, template id: native int64, as _speedups writes
 
 
 @dataclass(slots=True)
@@ -71,24 +75,34 @@ def iter_records(template: Template, buf: bytes | memoryview, start: int, end: i
 
 
 class _Group:
-    """The sets of one layout in a batch, in arrival order (parallel lists, appended in the hot
-    path without a method call)."""
+    """The sets of one layout in a batch, in arrival order: their records back to back in
+    `records`, and per set its (record count, message context, template id) as native int64
+    triples in `sets`.  Plain bytearrays, so the C gatherer (`_speedups.gather`) appends to
+    the same buffers as the Python path."""
 
-    __slots__ = ("chunks", "contexts", "counts", "layout", "template_ids")
+    __slots__ = ("layout", "records", "sets")
 
     def __init__(self, layout: RecordLayout) -> None:
         self.layout = layout
-        self.chunks: list[Any] = []  # bytes / memoryview of whole records
-        self.counts: list[int] = []
-        self.contexts: list[int] = []  # increasing: a datagram's sets come after earlier ones
-        self.template_ids: list[int] = []
+        self.records = bytearray()
+        self.sets = bytearray()
+
+    def add(self, chunk: bytes | memoryview, count: int, ctx: int, template_id: int) -> None:
+        self.records += chunk
+        self.sets += _SET_ENTRY.pack(count, ctx, template_id)
+
+    def table(self) -> npt.NDArray[np.int64]:
+        """`sets` as an (n, 3) array of (count, context, template id)."""
+        return np.frombuffer(self.sets, dtype=np.int64).reshape(-1, 3)
 
     def drop_from(self, context: int) -> None:
-        """Forget the sets of contexts >= `context` (a rolled-back datagram)."""
-        keep = len(self.contexts)
-        while keep and self.contexts[keep - 1] >= context:
-            keep -= 1
-        del self.chunks[keep:], self.counts[keep:], self.contexts[keep:], self.template_ids[keep:]
+        """Forget the sets of contexts >= `context` (a rolled-back datagram); contexts only grow."""
+        table = self.table()
+        keep = int(np.searchsorted(table[:, 1], context))
+        kept_records = int(table[:keep, 0].sum())
+        del table
+        del self.sets[keep * _SET_ENTRY.size :]
+        del self.records[kept_records * self.layout.record_length :]
 
 
 def _per_record(values: npt.NDArray[Any], stream: npt.NDArray[np.intp], single: bool) -> npt.NDArray[Any]:
@@ -98,7 +112,8 @@ def _per_record(values: npt.NDArray[Any], stream: npt.NDArray[np.intp], single: 
 
 class ColumnSink:
     def __init__(self) -> None:
-        self.groups: dict[int, _Group] = {}  # id(layout) -> its sets
+        # Layout -> its sets (layouts compare by identity; the C gatherer looks them up here).
+        self.groups: dict[RecordLayout, _Group] = {}
         # Per message context, as columns: stream slot, export time, sysUptime, header rate.
         self.ctx_stream: list[int] = []
         self.ctx_export: list[int] = []
@@ -131,14 +146,11 @@ class ColumnSink:
         self.ctx_rate.append(header_rate)
         return len(self.ctx_stream) - 1
 
-    def _add(self, layout: RecordLayout, chunk: Any, count: int, ctx: int, template_id: int) -> None:
-        group = self.groups.get(id(layout))
+    def group(self, layout: RecordLayout) -> _Group:
+        group = self.groups.get(layout)
         if group is None:
-            group = self.groups[id(layout)] = _Group(layout)
-        group.chunks.append(chunk)
-        group.counts.append(count)
-        group.contexts.append(ctx)
-        group.template_ids.append(template_id)
+            group = self.groups[layout] = _Group(layout)
+        return group
 
     def data(self, active: ActiveTemplate, view: memoryview, start: int, end: int, ctx: int, template_id: int) -> int:
         layout = active.layout
@@ -146,31 +158,24 @@ class ColumnSink:
             size = layout.record_length
             count = (end - start) // size if size else 0
             if count:
-                # `_add`, inlined: this runs once per data set.
-                group = self.groups.get(id(layout))
-                if group is None:
-                    group = self.groups[id(layout)] = _Group(layout)
-                group.chunks.append(view[start : start + count * size])
-                group.counts.append(count)
-                group.contexts.append(ctx)
-                group.template_ids.append(template_id)
+                self.group(layout).add(view[start : start + count * size], count, ctx, template_id)
             return count
         assert active.varlen is not None
         compacted, count = active.varlen.compact(view[start:end])
         if count:
-            self._add(active.varlen.layout, compacted, count, ctx, template_id)
+            self.group(active.varlen.layout).add(compacted, count, ctx, template_id)
         return count
 
     def v5(self, view: memoryview, count: int, ctx: int) -> None:
         if count:
             chunk = view[v5.HEADER_LENGTH : v5.HEADER_LENGTH + count * v5.RECORD_LENGTH]
-            self._add(v5.LAYOUT, chunk, count, ctx, 0)
+            self.group(v5.LAYOUT).add(chunk, count, ctx, 0)
 
     def add_options(self, template: Template, raw: list[bytes], context: MessageContext) -> None:
         self.options.append(options_record(template, raw, context))
 
     def build(self) -> FlowBatch:
-        groups = [group for group in self.groups.values() if group.counts]
+        groups = [group for group in self.groups.values() if group.sets]
         if not groups:
             return FlowBatch.empty()
         streams = self.streams
@@ -188,9 +193,10 @@ class ColumnSink:
 
         batches: list[FlowBatch] = []
         for group in groups:
-            records = np.frombuffer(b"".join(group.chunks), dtype=group.layout.dtype)
-            per_set = np.array(group.counts, dtype=np.intp)
-            ctx = np.repeat(np.array(group.contexts, dtype=np.intp), per_set)
+            records = np.frombuffer(group.records, dtype=group.layout.dtype)
+            table = group.table()
+            per_set = table[:, 0].astype(np.intp)
+            ctx = np.repeat(table[:, 1].astype(np.intp), per_set)
             # One exporter stream in the batch (common per receive batch) needs no gathers.
             single = len(streams) == 1
             stream = np.zeros(len(ctx), dtype=np.intp) if single else ctx_stream[ctx]
@@ -200,7 +206,7 @@ class ColumnSink:
                 exporter=_per_record(st_address, stream, single),
                 exporter_port=_per_record(st_port, stream, single),
                 domain=_per_record(st_domain, stream, single),
-                template_id=np.repeat(np.array(group.template_ids, dtype=np.uint16), per_set),
+                template_id=np.repeat(table[:, 2].astype(np.uint16), per_set),
                 export_ms=ctx_export[ctx],
                 uptime_ms=ctx_uptime[ctx],
                 boot_ms=_per_record(st_boot, stream, single),

@@ -20,6 +20,16 @@ from cenflow.logstore.schema import FLOW_LOG_ID, WINDOW_START, WRITER_ID
 
 ROW_GROUP_ROWS = 131_072
 COMPRESSION = "zstd"
+# Columns whose values are mostly distinct in a window: dictionary-encoding them costs a hash per
+# value and then falls back to plain pages anyway.  The others (ids, names, enums) stay encoded.
+# Encodings only: the stored schema and what readers get are the same.
+PLAIN_COLUMNS = frozenset({"srcaddr", "dstaddr", "srcport", "dstport", "packets", "bytes"})
+
+
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    return [name for name in schema.names if name not in PLAIN_COLUMNS]
+
+
 KEY_COLUMNS = [FLOW_LOG_ID, WINDOW_START, WRITER_ID]
 
 
@@ -27,7 +37,9 @@ class BatchWriter:
     """Writes batches of one schema to a Parquet stream, buffering them into full row groups."""
 
     def __init__(self, handle: IO[bytes], schema: pa.Schema) -> None:
-        self._writer = pq.ParquetWriter(handle, schema, compression=COMPRESSION)
+        self._writer = pq.ParquetWriter(
+            handle, schema, compression=COMPRESSION, use_dictionary=_dictionary_columns(schema)
+        )
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
         self.rows = 0
@@ -52,7 +64,13 @@ class BatchWriter:
 
 
 def write_table(handle: IO[bytes], table: pa.Table) -> None:
-    pq.write_table(table, handle, compression=COMPRESSION, row_group_size=ROW_GROUP_ROWS)
+    pq.write_table(
+        table,
+        handle,
+        compression=COMPRESSION,
+        row_group_size=ROW_GROUP_ROWS,
+        use_dictionary=_dictionary_columns(table.schema),
+    )
 
 
 def iter_batches(source: Path | IO[bytes]) -> Iterator[pa.RecordBatch]:

@@ -28,6 +28,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from cenflow.logstore.constants import constant_array
 from cenflow.logstore.errors import InvalidRecords
 
 FLOW_LOG_ID = "flow-log-id"
@@ -104,7 +105,7 @@ def conform_records(records: pa.Table, writer_id: str) -> pa.Table:
         field = STORED_SCHEMA.field(name)
         columns.append(_cast(records.column(name), field))
         fields.append(field)
-    writer_column = pa.array([writer_id] * records.num_rows, pa.string())
+    writer_column = constant_array(writer_id, pa.string(), records.num_rows)
     table = pa.Table.from_arrays([*columns, writer_column], schema=pa.schema([*fields, STORED_SCHEMA.field(WRITER_ID)]))
     for name in (FLOW_LOG_ID, WINDOW_START):
         if table.column(name).null_count:
