@@ -74,6 +74,8 @@ def _utc(value: datetime) -> datetime:
 
 
 def _sqlite_text(value: datetime) -> str:
+    if value.tzinfo is UTC:  # the usual case: "...07.891011+00:00" less its offset
+        return value.isoformat(" ", "microseconds")[:26]
     return _utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
