@@ -16,6 +16,11 @@ HEADER = """# Configuration and commands
 
 Every option of every command, generated from the code (`python -m cenflow.cli.reference`).
 Options shown with an environment variable can be set either way; the flag wins.
+
+One setting is an environment variable only: `CENFLOW_PURE_PYTHON=1` makes every command run the
+collector's Python code instead of its C extension (`cenflow.flow._speedups`), for comparison or
+to rule the extension out when chasing a bug.  Without the extension built (no C compiler at
+install time) cenflow runs the Python code anyway.
 """
 
 
