@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import string
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -91,7 +90,7 @@ class KeyStore:
 
     def resolve(self, access_key_id: str, security_token: str | None, tx: Connection | None = None) -> ResolvedKey:
         del security_token  # STS tokens are resolved by the STS-aware resolver that wraps this one
-        with nullcontext(tx) if tx is not None else self._db.read() as conn:
+        with self._db.read(within=tx) as conn:
             row = _KEY_FOR_SIGNATURE.run(conn, access_key_id).fetchone()
             if row is None:
                 raise e.ACCESS_KEY_NOT_FOUND()

@@ -20,7 +20,6 @@ import json
 import secrets
 import string
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -181,7 +180,7 @@ class TokenService:
             raise e.SECURITY_TOKEN_MISMATCH()
         if self._clock() >= claims.expires_at:
             raise e.SECURITY_TOKEN_EXPIRED()
-        with nullcontext(tx) if tx is not None else self._db.read() as conn:
+        with self._db.read(within=tx) as conn:
             role = directory.role_by_id(conn, claims.role_id)
         if role is None or role.role_name != claims.role_name:
             raise e.SECURITY_TOKEN_INVALID("The role of this session no longer exists.")

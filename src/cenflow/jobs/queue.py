@@ -67,6 +67,14 @@ class Task:
     attempts: int
 
 
+def _tasks(rows: list[tuple[Any, ...]]) -> list[Task]:
+    """Tasks from rows of ``_DUE``, counting the attempt about to be made."""
+    return [
+        Task(id_, kind, resource_id, json.loads(payload), attempts + 1)
+        for id_, kind, resource_id, payload, attempts in rows
+    ]
+
+
 class TaskQueue:
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -94,11 +102,7 @@ class TaskQueue:
         the next task becomes claimable (``None``: no task).
         """
         with self._db.write() as tx:
-            rows = _DUE.all(tx, now, now, limit)
-            done = [
-                Task(id_, kind, resource_id, json.loads(payload), attempts + 1)
-                for id_, kind, resource_id, payload, attempts in rows
-            ]
+            done = _tasks(_DUE.all(tx, now, now, limit))
             for task in done:
                 effect(tx, task)
             if done:
@@ -116,10 +120,7 @@ class TaskQueue:
                 .where(tasks.c.id.in_([row[0] for row in rows]))
                 .values(lease_owner=owner, lease_expires_at=now + lease, attempts=tasks.c.attempts + 1)
             )
-        return [
-            Task(id_, kind, resource_id, json.loads(payload), attempts + 1)
-            for id_, kind, resource_id, payload, attempts in rows
-        ]
+        return _tasks(rows)
 
     def complete(self, task: Task, owner: str, effect: Callable[[Connection], None]) -> bool:
         """Apply ``effect`` and delete the task atomically; ``False`` if the lease was lost."""

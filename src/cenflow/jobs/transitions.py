@@ -55,7 +55,7 @@ def _status(tx: Connection, transition: Transition) -> str | None:
     resource_id = transition.resource_id
     match transition.kind:
         case ResourceKind.FLOWLOG:
-            return flowlog_repo.flowlog_status(tx, resource_id, lock=True)
+            return flowlog_repo.flowlog_status_for_update(tx, resource_id)
         case ResourceKind.CEN:
             cen = network_repo.get_cen(tx, resource_id, lock=True)
             return cen.status if cen else None

@@ -98,8 +98,14 @@ class Database:
         return func(*args)
 
     @contextmanager
-    def write(self) -> Iterator[Connection]:
-        """A read-write transaction, committed on success and rolled back on any exception."""
+    def write(self, within: Connection | None = None) -> Iterator[Connection]:
+        """A read-write transaction, committed on success and rolled back on any exception.
+
+        ``within``: a transaction the caller already holds, which the work then joins (it commits
+        or rolls back with it)."""
+        if within is not None:
+            yield within
+            return
         with self._writers, self.engine.connect().execution_options(cenflow_write=True) as connection:
             self._begin(connection)
             try:
@@ -115,8 +121,11 @@ class Database:
                 raise
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A read-only transaction (one consistent snapshot)."""
+    def read(self, within: Connection | None = None) -> Iterator[Connection]:
+        """A read-only transaction (one consistent snapshot), or ``within``, as for ``write``."""
+        if within is not None:
+            yield within
+            return
         with self.engine.connect() as connection, connection.begin():
             yield connection
 

@@ -85,16 +85,16 @@ def get_flowlog(
     return from_row(FlowLogRow._make(row)) if row else None
 
 
-_STATUS = DriverStatement(
+_STATUS_FOR_UPDATE = DriverStatement(
     "SELECT status FROM flowlogs WHERE flow_log_id = ?",
     postgresql="SELECT status FROM flowlogs WHERE flow_log_id = ? FOR UPDATE",
 )
-_STATUS_UNLOCKED = DriverStatement("SELECT status FROM flowlogs WHERE flow_log_id = ?")
 
 
-def flowlog_status(tx: Connection, flow_log_id: str, *, lock: bool = False) -> str | None:
-    """The status alone (a transition's check), ``None`` when the flow log does not exist."""
-    row = (_STATUS if lock else _STATUS_UNLOCKED).first(tx, flow_log_id)
+def flowlog_status_for_update(tx: Connection, flow_log_id: str) -> str | None:
+    """The status alone, the row locked until the transaction ends (a transition's check);
+    ``None`` when the flow log does not exist."""
+    row = _STATUS_FOR_UPDATE.first(tx, flow_log_id)
     return str(row[0]) if row else None
 
 

@@ -6,8 +6,6 @@ replica sharing the database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, bindparam, delete, update
@@ -39,7 +37,7 @@ class NonceStore:
         self._db = database
 
     def claim(self, access_key_id: str, nonce: str, expires_at: datetime, tx: Connection | None = None) -> bool:
-        with self._transaction(tx) as conn:
+        with self._db.write(within=tx) as conn:
             if _CLAIM.run(conn, access_key_id, nonce, expires_at).rowcount == 1:
                 return True
             # Seen before.  Only a record that has expired (and not yet been purged) may be reused.
@@ -48,11 +46,6 @@ class NonceStore:
                 {"key": access_key_id, "value": nonce, "now": datetime.now(UTC), "until": expires_at},
             )
             return reused.rowcount == 1
-
-    @contextmanager
-    def _transaction(self, tx: Connection | None) -> Iterator[Connection]:
-        with nullcontext(tx) if tx is not None else self._db.write() as conn:
-            yield conn
 
     def purge_expired(self, now: datetime | None = None) -> int:
         """Forget nonces whose timestamps could no longer be accepted anyway."""

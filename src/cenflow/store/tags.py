@@ -6,29 +6,18 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, delete, exists, func, insert, select
+from sqlalchemy import ColumnElement, Connection, and_, delete, exists, func, insert, select
 
 from cenflow.store.driver import DriverStatement
 from cenflow.store.tables import tags
 
-# Built once: every listing runs it, and building a statement costs more than running it.
-_TAGS_OF = (
-    select(tags.c.resource_id, tags.c.key, tags.c.value)
-    .where(
-        tags.c.resource_type == bindparam("resource_type"),
-        tags.c.resource_id.in_(bindparam("resource_ids", expanding=True)),
-    )
-    .order_by(tags.c.resource_id, tags.c.key)
-)
+# Every listing reads its page's tags: on the driver (see DriverStatement), one statement per
+# number of ids, and longer lists in chunks of that many.
+CHUNK = 100
 
 
-# Pages of a listing (up to this many resources) read their tags on the driver (see
-# DriverStatement), with one statement per number of ids.
-DRIVER_PAGE = 100
-
-
-@functools.lru_cache(maxsize=DRIVER_PAGE)
-def _tags_of_page(count: int) -> DriverStatement:
+@functools.lru_cache(maxsize=CHUNK)
+def _tags_of(count: int) -> DriverStatement:
     marks = ", ".join("?" * count)
     return DriverStatement(
         f'SELECT resource_id, "key", "value" FROM tags WHERE resource_type = ? AND resource_id IN ({marks})'
@@ -37,16 +26,12 @@ def _tags_of_page(count: int) -> DriverStatement:
 
 
 def tags_of(tx: Connection, resource_type: str, resource_ids: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Tags of many resources in one query (ordered by key for stable output)."""
+    """Tags of many resources, a query per hundred (each resource's ordered by key)."""
     result: dict[str, dict[str, str]] = {rid: {} for rid in resource_ids}
-    if not resource_ids:
-        return result
-    if len(resource_ids) <= DRIVER_PAGE:
-        rows: Iterable[Any] = _tags_of_page(len(resource_ids)).all(tx, resource_type, *resource_ids)
-    else:
-        rows = tx.execute(_TAGS_OF, {"resource_type": resource_type, "resource_ids": list(resource_ids)})
-    for resource_id, key, value in rows:
-        result[resource_id][key] = value
+    for begin in range(0, len(resource_ids), CHUNK):
+        chunk = resource_ids[begin : begin + CHUNK]
+        for resource_id, key, value in _tags_of(len(chunk)).all(tx, resource_type, *chunk):
+            result[resource_id][key] = value
     return result
 
 
