@@ -8,14 +8,14 @@ request id to quote.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 import uuid
 from typing import Any
 
+import orjson
 from prometheus_client import Counter, Histogram
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -31,6 +31,7 @@ log = logging.getLogger("cenflow.api")
 
 MAX_BODY_BYTES = 1 << 20
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
+_JSON_CONTENT_TYPE = JSON_CONTENT_TYPE.encode()
 DEFAULT_HOST_ID = "cbn.aliyuncs.com"
 
 
@@ -44,17 +45,46 @@ class RpcEndpoint:
         self.calls = CallRunner(gateway)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The endpoint as a bare ASGI app (``app.RpcFirst`` routes ``/`` here directly)."""
-        response = await self.handle(Request(scope, receive))
-        await response(scope, receive, send)
+        """The endpoint as a bare ASGI app (``app.RpcFirst`` routes ``/`` here directly).
 
-    async def handle(self, request: Request) -> Response:
+        It reads the body and writes the response with plain ASGI messages: Starlette's request
+        and response objects cost more CPU than the rest of the HTTP handling (bench/api.py)."""
         started = time.perf_counter()
         request_id = new_request_id()
+        try:
+            body = await receive_body(scope, receive)
+        except ApiError as error:
+            status, payload = self._error(error, request_id, None, started)
+        except _Disconnected:
+            return  # nobody to answer
+        else:
+            status, payload = await self._answer(scope, body, request_id, started)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", _JSON_CONTENT_TYPE), (b"content-length", b"%d" % len(payload))],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    async def handle(self, request: Request) -> Response:
+        """The endpoint as a Starlette route (methods other than ``GET``/``POST`` reach it)."""
+        started = time.perf_counter()
+        request_id = new_request_id()
+        try:
+            body = await receive_body(request.scope, request.receive)
+        except ApiError as error:
+            status, payload = self._error(error, request_id, None, started)
+        else:
+            status, payload = await self._answer(request.scope, body, request_id, started)
+        return Response(payload, status, media_type=JSON_CONTENT_TYPE)
+
+    async def _answer(self, scope: Scope, body: bytes, request_id: str, started: float) -> tuple[int, bytes]:
         outcome: CallOutcome | None = None
         wire: WireRequest | None = None
         try:
-            wire = await self.read(request)
+            wire = wire_request(scope, body)
             outcome = await self.calls.call(wire, request_id)
         except ApiError as error:
             return self._error(error, request_id, wire, started)
@@ -70,55 +100,25 @@ class RpcEndpoint:
             started,
             outcome.caller.access_key_id,
         )
-        return Response(_dumps(outcome.body), 200, media_type=JSON_CONTENT_TYPE)
+        return 200, _dumps(outcome.body)
 
     async def read(self, request: Request) -> WireRequest:
-        """The request as the protocol sees it (also used by the other authenticated HTTP APIs)."""
-        method = request.method
-        if method not in ("GET", "POST"):
-            raise e.METHOD_NOT_ALLOWED(method=method[:16])
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-            raise e.REQUEST_TOO_LARGE(limit=MAX_BODY_BYTES)
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                raise e.REQUEST_TOO_LARGE(limit=MAX_BODY_BYTES)
-        scope = request.scope
-        form: dict[str, str] = {}
-        if body:
-            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if content_type == "application/x-www-form-urlencoded":
-                form = parse_form(bytes(body), where="request body")
-            elif content_type not in ("", "application/octet-stream"):
-                raise e.UNSUPPORTED_MEDIA(content_type=content_type[:64])
-        query = parse_form(scope.get("query_string", b""), where="query string")
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        client = scope.get("client")
-        return WireRequest(
-            method=method,
-            path=scope.get("raw_path", b"/").decode("latin-1").split("?")[0] or "/",
-            query=query,
-            form=form,
-            headers=headers,
-            body=bytes(body),
-            source_ip=client[0] if client else "",
-            # The scope's scheme, not request.url: building the URL object cost more than the
-            # rest of reading the request (uvicorn's proxy-headers support sets it from
-            # X-Forwarded-Proto for trusted proxies).
-            secure=scope.get("scheme") == "https",
-        )
+        """The request as the protocol sees it (for the other authenticated HTTP APIs)."""
+        try:
+            body = await receive_body(request.scope, request.receive)
+        except _Disconnected as exc:
+            raise ClientDisconnect() from exc
+        return wire_request(request.scope, body)
 
     def render_error(self, error: ApiError) -> Response:
-        return self._error(error, new_request_id(), None, time.perf_counter())
+        status, payload = self._error(error, new_request_id(), None, time.perf_counter())
+        return Response(payload, status, media_type=JSON_CONTENT_TYPE)
 
     def method_not_allowed(self, request: Request) -> Response:
         """The envelope for an HTTP method the RPC endpoint does not serve (routing refused it)."""
-        error = e.METHOD_NOT_ALLOWED(method=request.method[:16])
-        return self._error(error, new_request_id(), None, time.perf_counter())
+        return self.render_error(e.METHOD_NOT_ALLOWED(method=request.method[:16]))
 
-    def _error(self, error: ApiError, request_id: str, wire: WireRequest | None, started: float) -> Response:
+    def _error(self, error: ApiError, request_id: str, wire: WireRequest | None, started: float) -> tuple[int, bytes]:
         product = self.gateway.registry.product_for(_safe_version(wire)) if wire else None
         host_id = product.host_id if product else DEFAULT_HOST_ID
         product_name = product.name if product else "Cbn"
@@ -131,7 +131,7 @@ class RpcEndpoint:
             **error.extra,
         }
         self._log(wire, product_name, error.code, error.status, request_id, started, None, error.message)
-        return Response(_dumps(body), error.status, media_type=JSON_CONTENT_TYPE)
+        return error.status, _dumps(body)
 
     def _log(
         self,
@@ -196,5 +196,60 @@ def _safe_action(wire: WireRequest | None) -> str | None:
         return wire.headers.get("x-acs-action")
 
 
+class _Disconnected(Exception):
+    """The client went away before its request body arrived."""
+
+
+async def receive_body(scope: Scope, receive: Receive) -> bytes:
+    """The whole request body, refused past ``MAX_BODY_BYTES`` (declared or actual)."""
+    method = scope["method"]
+    if method not in ("GET", "POST"):
+        raise e.METHOD_NOT_ALLOWED(method=method[:16])
+    for name, value in scope["headers"]:
+        if name == b"content-length" and (not value.isdigit() or int(value) > MAX_BODY_BYTES):
+            raise e.REQUEST_TOO_LARGE(limit=MAX_BODY_BYTES)
+    body = b""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected()
+        chunk = message.get("body", b"")
+        if chunk:
+            body = chunk if not body else body + chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise e.REQUEST_TOO_LARGE(limit=MAX_BODY_BYTES)
+        if not message.get("more_body", False):
+            return body
+
+
+def wire_request(scope: Scope, body: bytes) -> WireRequest:
+    """The request as the protocol sees it: parameters decoded, header names lower-cased."""
+    headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+    form: dict[str, str] = {}
+    if body:
+        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type == "application/x-www-form-urlencoded":
+            form = parse_form(body, where="request body")
+        elif content_type not in ("", "application/octet-stream"):
+            raise e.UNSUPPORTED_MEDIA(content_type=content_type[:64])
+    client = scope.get("client")
+    return WireRequest(
+        method=scope["method"],
+        path=scope.get("raw_path", b"/").decode("latin-1").split("?")[0] or "/",
+        query=parse_form(scope.get("query_string", b""), where="query string"),
+        form=form,
+        headers=headers,
+        body=body,
+        source_ip=client[0] if client else "",
+        # The scope's scheme, not a URL object: building one cost more than the rest of reading
+        # the request (uvicorn's proxy-headers support sets it from X-Forwarded-Proto for
+        # trusted proxies).
+        secure=scope.get("scheme") == "https",
+    )
+
+
 def _dumps(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON, as Alibaba sends it.
+
+    orjson takes about 0.4 µs for a DescribeFlowlogs answer, the json module 6 µs."""
+    return orjson.dumps(body)
