@@ -3,9 +3,8 @@ execution path (``DriverStatement``)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ColumnElement, Connection, Dialect, Table
 
@@ -34,42 +33,47 @@ class DriverStatement:
         self._format = (postgresql or sql).replace("?", "%s")  # psycopg's style
         self._params = tuple(params)
         self._columns = tuple(columns)
-        self._converters: dict[str, tuple[list[Any], list[tuple[int, Callable[[Any], Any]]]]] = {}
+        self._plans: dict[str, _Plan] = {}
 
     def run(self, tx: Connection, *values: object) -> Any:
         """The driver's cursor after executing the statement with ``values``."""
-        driver = tx.connection.driver_connection
-        binds, _ = self._for(tx.dialect)
-        if binds:
-            values = tuple(value if bind is None else bind(value) for bind, value in zip(binds, values, strict=False))
-        sql = self._sqlite if isinstance(driver, sqlite3.Connection) else self._format
-        return driver.execute(sql, values)  # type: ignore[union-attr]
+        plan = self._plans.get(tx.dialect.name) or self._plan(tx.dialect)
+        if plan.binds:
+            values = tuple(
+                value if bind is None else bind(value) for bind, value in zip(plan.binds, values, strict=False)
+            )
+        return tx.connection.driver_connection.execute(plan.sql, values)  # type: ignore[union-attr]
 
     def first(self, tx: Connection, *values: object) -> tuple[Any, ...] | None:
         row = self.run(tx, *values).fetchone()
         if row is None:
             return None
-        _, results = self._for(tx.dialect)
+        results = self._plans[tx.dialect.name].results
         return _converted(row, results) if results else tuple(row)
 
     def all(self, tx: Connection, *values: object) -> list[tuple[Any, ...]]:
         rows = self.run(tx, *values).fetchall()
-        _, results = self._for(tx.dialect)
+        results = self._plans[tx.dialect.name].results
         return [_converted(row, results) for row in rows] if results else [tuple(row) for row in rows]
 
-    def _for(self, dialect: Dialect) -> tuple[list[Any], list[tuple[int, Callable[[Any], Any]]]]:
-        """The bind converter of each parameter (``[]``: none), and (index, converter) of each
-        selected column that has one."""
-        converters = self._converters.get(dialect.name)
-        if converters is None:
-            binds = [None if c is None else _bind_converter(c, dialect) for c in self._params]
-            results = [_result_converter(c, dialect) for c in self._columns]
-            converters = (
-                binds if any(b is not None for b in binds) else [],
-                [(index, convert) for index, convert in enumerate(results) if convert is not None],
-            )
-            self._converters[dialect.name] = converters
-        return converters
+    def _plan(self, dialect: Dialect) -> _Plan:
+        """The statement's SQL for this dialect, the bind converter of each parameter (``()``:
+        none), and (index, converter) of each selected column that has one; built once."""
+        binds = [None if c is None else _bind_converter(c, dialect) for c in self._params]
+        results = [_result_converter(c, dialect) for c in self._columns]
+        plan = _Plan(
+            self._sqlite if dialect.name == "sqlite" else self._format,
+            tuple(binds) if any(b is not None for b in binds) else (),
+            [(index, convert) for index, convert in enumerate(results) if convert is not None],
+        )
+        self._plans[dialect.name] = plan
+        return plan
+
+
+class _Plan(NamedTuple):
+    sql: str
+    binds: tuple[Callable[[Any], Any] | None, ...]
+    results: list[tuple[int, Callable[[Any], Any]]]
 
 
 def _bind_converter(column: ColumnElement[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
