@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from cenflow.errors import ApiError
 from cenflow.wire.params import MAX_PARAMETERS, merge, parse_form
 
+TEXT = st.characters(exclude_categories=("Cs",))  # what UTF-8 can encode
+
 
 def refused(raw: bytes) -> ApiError:
     with pytest.raises(ApiError) as info:
@@ -51,6 +53,12 @@ def test_pairs_are_split_on_ampersand_and_equals() -> None:
 )
 def test_values_are_form_decoded(raw: bytes, value: str) -> None:
     assert parse_form(raw, where="query string") == {"v": value}
+
+
+@given(st.dictionaries(st.text(TEXT, min_size=1), st.text(TEXT), max_size=5))
+def test_pairs_without_escapes_decode_like_escaped_ones(params: dict[str, str]) -> None:
+    # Pairs without "%" or "+" skip unquote_plus; the encoded form must round-trip either way.
+    assert parse_form(urlencode(params).encode(), where="query string") == params
 
 
 def test_keys_are_decoded_too() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from types import SimpleNamespace
+from urllib.parse import quote
 
 import pytest
 from alibabacloud_tea_openapi.utils import Utils
@@ -97,6 +98,12 @@ def test_rpc_signature_keys_the_hmac_with_secret_and_ampersand() -> None:
 )
 def test_percent_encode_is_rfc3986_over_utf8(raw: str, encoded: str) -> None:
     assert percent_encode(raw) == encoded
+
+
+@given(st.text(alphabet=st.sampled_from("Az09-_.~ *+/%=&你\x00")) | st.text(st.characters(exclude_categories=("Cs",))))
+def test_percent_encode_fast_path_agrees_with_full_encoding(raw: str) -> None:
+    # Values with nothing to encode skip urllib's quote; both paths must give the same text.
+    assert percent_encode(raw) == quote(raw, safe="~", encoding="utf-8")
 
 
 # -- §4.2 V3 -----------------------------------------------------------------------------------

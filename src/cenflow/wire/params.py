@@ -30,12 +30,15 @@ def parse_form(raw: bytes, *, where: str) -> dict[str, str]:
     if len(pairs) > MAX_PARAMETERS:
         raise INVALID_PARAMETER(f"More than {MAX_PARAMETERS} parameters.", name=where)
     for pair in pairs:
-        raw_key, _, raw_value = pair.partition("=")
-        try:
-            key = unquote_plus(raw_key, encoding="utf-8", errors="strict")
-            value = unquote_plus(raw_value, encoding="utf-8", errors="strict")
-        except UnicodeDecodeError as exc:
-            raise INVALID_PARAMETER(f"A percent-encoded value in the {where} is not valid UTF-8.", name=where) from exc
+        key, _, value = pair.partition("=")
+        if "%" in pair or "+" in pair:  # otherwise there is nothing to decode
+            try:
+                key = unquote_plus(key, encoding="utf-8", errors="strict")
+                value = unquote_plus(value, encoding="utf-8", errors="strict")
+            except UnicodeDecodeError as exc:
+                raise INVALID_PARAMETER(
+                    f"A percent-encoded value in the {where} is not valid UTF-8.", name=where
+                ) from exc
         if not key:
             raise INVALID_PARAMETER(f"The {where} has a parameter without a name.", name=where)
         if key in params:

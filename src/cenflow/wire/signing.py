@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -18,8 +19,13 @@ V3_ALGORITHM = "ACS3-HMAC-SHA256"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 
 
+_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
 def percent_encode(value: str) -> str:
     """RFC 3986 encoding as the SDKs do it: only ``A-Za-z0-9-_.~`` stay literal."""
+    if _UNRESERVED.fullmatch(value):  # most values (ids, names, numbers): nothing to encode
+        return value
     return quote(value, safe="~", encoding="utf-8")
 
 
