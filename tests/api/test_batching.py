@@ -22,6 +22,7 @@ from cenflow.api.gateway import CallOutcome
 from cenflow.app import Runtime, build_runtime
 from cenflow.config import Settings
 from cenflow.errors import ApiError
+from cenflow.store.epochs import collection_epoch
 from cenflow.store.tables import cens
 from cenflow.wire.request import WireRequest
 
@@ -120,3 +121,29 @@ def test_a_batch_is_at_most_max_batch_calls(runtime: Runtime) -> None:
     assert all(isinstance(outcome, CallOutcome) for outcome in outcomes), outcomes
     assert len(commits) == 3
     assert count_cens(runtime) == 5
+
+
+def epoch(runtime: Runtime) -> int:
+    with runtime.database.read() as tx:
+        return collection_epoch(tx)
+
+
+def test_a_batch_of_changes_bumps_the_collection_epoch_once(runtime: Runtime) -> None:
+    before = epoch(runtime)
+    run_together(CallRunner(runtime.gateway), [create_cen() for _ in range(4)])
+    assert epoch(runtime) == before + 1
+
+
+def test_a_batch_whose_changes_all_failed_leaves_the_collection_epoch(runtime: Runtime) -> None:
+    before = epoch(runtime)
+    failing = signed("ActiveFlowLog", {"RegionId": "cn-hangzhou", "FlowLogId": "flowlog-unknown0"})
+    reading = signed("DescribeFlowlogs", {"RegionId": "cn-hangzhou"})
+    refused, _ = run_together(CallRunner(runtime.gateway), [failing, reading])
+    assert isinstance(refused, ApiError)
+    assert epoch(runtime) == before
+
+
+def test_a_change_outside_a_batch_bumps_the_collection_epoch(runtime: Runtime) -> None:
+    before = epoch(runtime)
+    runtime.gateway.call(create_cen(), "request-alone")
+    assert epoch(runtime) == before + 1

@@ -33,6 +33,8 @@ class CallOutcome:
     operation: Operation
     body: dict[str, Any]
     caller: Authenticated
+    # The call changed what collectors collect: its transaction bumps the collection epoch.
+    changes_collection: bool = False
 
 
 class Gateway:
@@ -64,6 +66,8 @@ class Gateway:
                 with database.write() as tx:
                     caller = self.authenticator.authenticate(request, tx)
                     outcome = self._perform(tx, caller, request, request_id)
+                    if outcome.changes_collection:
+                        bump_collection(tx)
             except IntegrityError:
                 # A concurrent duplicate won the race for the ClientToken; run the call again
                 # (its nonce went with the rolled-back transaction, so it is claimed again).
@@ -89,7 +93,7 @@ class Gateway:
         where calls run one at a time anyway (see ``api.batching``).
         """
         results: list[CallOutcome | Exception] = []
-        mutated = False
+        mutated = changed = False
         with self.services.database.write() as tx:
             driver = tx.connection.driver_connection
             assert driver is not None
@@ -108,7 +112,10 @@ class Gateway:
                     continue
                 driver.execute("RELEASE cenflow_call")
                 mutated = mutated or outcome.operation.mutating
+                changed = changed or outcome.changes_collection
                 results.append(outcome)
+            if changed:  # once for the batch, not once per call: the row is the same
+                bump_collection(tx)
         if mutated:
             self.services.on_tasks_enqueued()
         return results
@@ -117,8 +124,8 @@ class Gateway:
         """Route, validate and run an authenticated call in ``tx``."""
         operation = self.registry.find(request.version, request.action)
         args = operation.spec.parse(request.params)
-        body = self._run(tx, operation, args, caller, request, request_id)
-        return CallOutcome(operation, {"RequestId": request_id, **body}, caller)
+        body, changed = self._run(tx, operation, args, caller, request, request_id)
+        return CallOutcome(operation, {"RequestId": request_id, **body}, caller, changed)
 
     def _remember(self, caller: Authenticated | None) -> None:
         if caller is not None:
@@ -133,7 +140,8 @@ class Gateway:
         caller: Authenticated,
         request: WireRequest,
         request_id: str,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], bool]:
+        """The call's answer, and whether it changed what collectors collect."""
         ctx = CallContext(
             request_id=request_id,
             principal=caller.principal,
@@ -153,13 +161,11 @@ class Gateway:
             digest = fingerprint(action, args)
             recalled = self.ledger.recall(tx, account, action, token, digest)
             if recalled is not None:
-                return recalled
+                return recalled, False
             self.ledger.reserve(tx, account, action, token, digest, ctx.now)
             answer = operation.handler(ctx, args)
             self.ledger.record(tx, account, action, token, answer)
-        if operation.mutating and operation.product.changes_collection:
-            bump_collection(tx)
-        return answer
+        return answer, operation.mutating and operation.product.changes_collection
 
     def purge_expired_tokens(self) -> int:
         cutoff = self.services.clock() - timedelta(hours=self.services.settings.idempotency_ttl_hours)
