@@ -220,7 +220,7 @@ def create_app(runtime: Runtime) -> RpcFirst:
         LogStore.in_data_dir(runtime.settings.data_dir),
     )
     routes = [
-        Route("/", endpoint.handle, methods=["GET", "POST"]),
+        Route("/", endpoint, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/api/projects/{project}/logstores/{logstore}/records", records.handle, methods=["GET"]),

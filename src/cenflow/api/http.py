@@ -47,7 +47,8 @@ class RpcEndpoint:
         self.calls = CallRunner(gateway)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The endpoint as a bare ASGI app (``app.RpcFirst`` routes ``/`` here directly).
+        """The endpoint as a bare ASGI app (``app.RpcFirst`` routes ``GET``/``POST /`` here
+        directly; Starlette's router, the other methods of ``/``).
 
         It reads the body and writes the response with plain ASGI messages: Starlette's request
         and response objects cost more CPU than the rest of the HTTP handling (bench/api.py)."""
@@ -69,18 +70,6 @@ class RpcEndpoint:
             }
         )
         await send({"type": "http.response.body", "body": payload})
-
-    async def handle(self, request: Request) -> Response:
-        """The endpoint as a Starlette route (methods other than ``GET``/``POST`` reach it)."""
-        started = time.perf_counter()
-        request_id = new_request_id()
-        try:
-            body = await receive_body(request.scope, request.receive)
-        except ApiError as error:
-            status, payload = self._error(error, request_id, None, started)
-        else:
-            status, payload = await self._answer(request.scope, body, request_id, started)
-        return Response(payload, status, media_type=JSON_CONTENT_TYPE)
 
     async def _answer(self, scope: Scope, body: bytes, request_id: str, started: float) -> tuple[int, bytes]:
         outcome: CallOutcome | None = None
