@@ -30,6 +30,10 @@ _SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=30000",
+    # 16 MiB of page cache per connection instead of SQLite's 2 MiB: with 100,000 flow logs a
+    # flow-log mutation cost 20% more CPU than with 4,000 (pages re-read from the OS on every
+    # call); with 16 MiB the two cost the same (bench/api.py's datasets, in-process).
+    "PRAGMA cache_size=-16384",
 )
 
 
