@@ -209,6 +209,15 @@ def test_a_transition_whose_resource_moved_on_does_nothing(database: Database, c
     assert TaskQueue(database).pending() == 0
 
 
+def test_a_status_transition_of_a_vanished_flow_log_changes_nothing(database: Database) -> None:
+    with database.write() as tx:
+        epoch = collection_epoch(tx)
+        settled = transitions.complete(tx, Transition(ResourceKind.FLOWLOG, "flowlog-gone", "Modifying", "Active"))
+        assert settled is False
+        assert collection_epoch(tx) == epoch
+        assert repo.get_flowlog(tx, "flowlog-gone") is None
+
+
 def test_tasks_complete_in_due_order(database: Database, clock: FakeClock) -> None:
     for index, delay in enumerate([3, 1, 2]):
         new_flowlog(database, f"flowlog-{index}")

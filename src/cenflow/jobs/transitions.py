@@ -34,14 +34,16 @@ def complete(tx: Connection, transition: Transition, *, bump: bool = True) -> bo
     Returns whether it did; the caller logs the completion once the transaction has committed.
     ``bump=False`` when the transaction has bumped the collection epoch already: once per
     transaction is enough for the collector to re-read its plan."""
+    if transition.kind is ResourceKind.FLOWLOG and transition.to is not None:
+        # Every Active/Deactive/Modify ends here: the check and the update in one statement.
+        if not flowlog_repo.settle_flowlog_status(tx, transition.resource_id, transition.via, transition.to):
+            return _skipped(transition, _status(tx, transition))
+        if bump:
+            bump_collection(tx)
+        return True
     current = _status(tx, transition)
     if current != transition.via:
-        # Gone, or changed by someone else since: the transition has nothing left to do.
-        log.warning(
-            "transition skipped",
-            extra={"resource_id": transition.resource_id, "expected": transition.via, "found": current},
-        )
-        return False
+        return _skipped(transition, current)
     if bump:
         bump_collection(tx)
     if transition.to is None:
@@ -49,6 +51,15 @@ def complete(tx: Connection, transition: Transition, *, bump: bool = True) -> bo
     else:
         _STATUS_SETTERS[transition.kind](tx, transition.resource_id, transition.to)
     return True
+
+
+def _skipped(transition: Transition, found: str | None) -> bool:
+    # Gone, or changed by someone else since: the transition has nothing left to do.
+    log.warning(
+        "transition skipped",
+        extra={"resource_id": transition.resource_id, "expected": transition.via, "found": found},
+    )
+    return False
 
 
 def _status(tx: Connection, transition: Transition) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import socket
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 
 TASKS_DONE = Counter("cenflow_tasks_completed_total", "Tasks completed by this process.", ["kind"])
 TASKS_FAILED = Counter("cenflow_tasks_failed_total", "Task attempts that raised and were retried.", ["kind"])
+# The labelled child per task kind, looked up once (``labels()`` takes a lock and builds a key);
+# the kinds are this code's own, a handful.
+_tasks_done = functools.cache(TASKS_DONE.labels)
 TASKS_PENDING = Gauge("cenflow_tasks_pending", "Tasks in the queue (all workers), as last seen.")
 
 LEASE = timedelta(seconds=30)
@@ -117,7 +121,7 @@ class Worker:
 
     def _completed(self, task: Task, transition: Transition, applied: bool) -> None:
         """After the commit: a task's metrics, log record and callback."""
-        TASKS_DONE.labels(task.kind).inc()
+        _tasks_done(task.kind).inc()
         if applied:
             log.info(
                 "transition completed",

@@ -75,6 +75,7 @@ _SAVE = DriverStatement(
     'UPDATE flowlogs SET name = ?, description = ?, "interval" = ?, status = ? WHERE flow_log_id = ?'
 )
 _SET_STATUS = DriverStatement("UPDATE flowlogs SET status = ? WHERE flow_log_id = ?")
+_SETTLE_STATUS = DriverStatement("UPDATE flowlogs SET status = ? WHERE flow_log_id = ? AND status = ?")
 
 
 def get_flowlog(
@@ -101,6 +102,13 @@ def flowlog_status_for_update(tx: Connection, flow_log_id: str) -> str | None:
 def save_flowlog(tx: Connection, flowlog: FlowLog) -> None:
     """Persist the mutable attributes (the rest never changes after creation)."""
     _SAVE.run(tx, flowlog.name, flowlog.description, flowlog.interval, flowlog.status, flowlog.flow_log_id)
+
+
+def settle_flowlog_status(tx: Connection, flow_log_id: str, expected: str, status: str) -> bool:
+    """Set ``status`` only if the flow log is still ``expected``, in one statement (a compare
+    and set: PostgreSQL re-checks the condition once it holds the row's lock).  ``False``: gone,
+    or in another status."""
+    return bool(_SETTLE_STATUS.run(tx, status, flow_log_id, expected).rowcount == 1)
 
 
 def set_flowlog_status(tx: Connection, flow_log_id: str, status: str) -> None:
