@@ -97,7 +97,7 @@ def build_runtime(settings: Settings, *, endpoint: str | None = None) -> Runtime
     if settings.database_url is None:
         # Created owner-only: SQLite gives its -wal and -shm files the database file's mode.
         (settings.data_dir / "cenflow.db").touch(mode=0o600, exist_ok=True)
-    database = Database(settings.resolved_database_url, background_checkpoints=True)
+    database = Database(settings.resolved_database_url)
     upgrade(database)
     box = SecretBox.from_file(settings.resolved_master_key_file)
     iam = IamRuntime.build(database, box, account_id, utc_now)

@@ -20,8 +20,6 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from cenflow.store.checkpoints import SAFETY_NET_PAGES, WalCheckpointer
-
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
 
@@ -40,16 +38,7 @@ _SQLITE_PRAGMAS = (
 
 
 class Database:
-    def __init__(
-        self,
-        url: str,
-        *,
-        echo: bool = False,
-        sqlite_synchronous: str = "NORMAL",
-        background_checkpoints: bool = False,
-    ) -> None:
-        """``background_checkpoints``: on a SQLite file, checkpoint the WAL on a thread of its own
-        (``store.checkpoints``) rather than in the commits; for long-running processes."""
+    def __init__(self, url: str, *, echo: bool = False, sqlite_synchronous: str = "NORMAL") -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
@@ -62,10 +51,6 @@ class Database:
             kwargs["max_overflow"] = 20
             kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(url, **kwargs)
-        path = self.engine.url.database
-        self._checkpointer: WalCheckpointer | None = None
-        if background_checkpoints and self.is_sqlite and path and path != ":memory:":
-            self._checkpointer = WalCheckpointer(path)
         # SQLite has one writer at a time, and a connection that finds the write lock taken polls
         # for it in sleeps of up to 100 ms (the busy handler), idling while the lock is free.
         # Writers of this process therefore queue on a mutex first and take the lock as soon as
@@ -73,13 +58,9 @@ class Database:
         self._writers: AbstractContextManager[Any] = threading.RLock() if self.is_sqlite else nullcontext()
         if self.is_sqlite:
             self._install_sqlite_hooks(sqlite_synchronous)
-        if self._checkpointer is not None:
-            self._checkpointer.start()
 
     def _install_sqlite_hooks(self, synchronous: str) -> None:
         pragmas = [p if "synchronous" not in p else f"PRAGMA synchronous={synchronous}" for p in _SQLITE_PRAGMAS]
-        if self._checkpointer is not None:
-            pragmas.append(f"PRAGMA wal_autocheckpoint={SAFETY_NET_PAGES}")
 
         @event.listens_for(self.engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -142,8 +123,6 @@ class Database:
                 # A failed commit must not leave the transaction open on a pooled connection.
                 _rollback_driver(connection)
                 raise
-        if self._checkpointer is not None:
-            self._checkpointer.notify()
 
     @contextmanager
     def read(self, within: Connection | None = None) -> Iterator[Connection]:
@@ -169,8 +148,6 @@ class Database:
                 time.sleep(0.01)
 
     def dispose(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.stop()
         self.engine.dispose()
 
 
