@@ -118,6 +118,10 @@ def split_by_window(table: pa.Table, writer_id: str) -> list[tuple[WindowKey, pa
             raise InvalidRecords("'window-start' must be unix seconds after 1970")
         flow_log_id = table.column(FLOW_LOG_ID)[0].as_py()
         return [(WindowKey(check_id(flow_log_id, "flow log id"), window_start, writer_id), table)]
+    flow_field = table.schema.field(FLOW_LOG_ID)
+    if pa.types.is_dictionary(flow_field.type):  # Arrow sorts tables by plain keys only
+        plain = table.column(FLOW_LOG_ID).cast(pa.string())
+        table = table.set_column(table.schema.get_field_index(FLOW_LOG_ID), flow_field.with_type(pa.string()), plain)
     table = table.sort_by([(FLOW_LOG_ID, "ascending"), (WINDOW_START, "ascending")]).combine_chunks()
     flows = pc.dictionary_encode(table.column(FLOW_LOG_ID)).combine_chunks()
     flow_codes = flows.indices.to_numpy(zero_copy_only=False)
