@@ -7,8 +7,8 @@ batches of ``--batch`` datagrams, ticks as the collector loop would (``--tick-ev
 then drains, against a data dir set up like the loopback benchmark's (one router, two
 attachments, an Active 60 s flow log: every flow bound twice), pinned to one CPU like the loopback
 receiver.  It reports CPU-seconds per million records (the process: every thread, the window
-writer's included), and with ``--profile`` the functions that cost most (cProfile, the calling
-thread only).
+writer's included), and with ``--profile`` the functions that cost most (cProfile sees the calling
+thread only: add ``--inline-writes`` to profile the window writes too).
 
 Run: ``.venv/bin/python bench/collector_cpu.py`` (``--protocol ipfix``, ``--repeat``, ``--help``).
 The stream and the pristine data dir are cached under ``--workdir``; every run starts from a
@@ -64,6 +64,7 @@ def main() -> int:
     parser.add_argument("--tick-every", type=int, default=50, help="ingest calls between ticks")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/cenflow-collector-cpu"))
     parser.add_argument("--cpu", type=int, default=0, help="pin the process to this CPU, as the loopback bench does")
+    parser.add_argument("--inline-writes", action="store_true", help="write windows in the calling thread")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions")
     args = parser.parse_args()
     os.sched_setaffinity(0, {args.cpu})  # every thread on one core: CPU per record bounds the rate
@@ -75,7 +76,8 @@ def main() -> int:
     stream, records = _stream(args.workdir, args.protocol, args.flows, args.repeat)
     payloads = loopback.load_payloads(stream, None)
     data_dir = _data_dir(args.workdir)
-    collector = Collector(CollectorSettings(data_dir=data_dir), open_database(data_dir, None))
+    settings = CollectorSettings(data_dir=data_dir, background_writes=not args.inline_writes)
+    collector = Collector(settings, open_database(data_dir, None))
     collector.refresh(force=True)
     host, port = loopback.HOST, 40_000
     profile = cProfile.Profile() if args.profile else None

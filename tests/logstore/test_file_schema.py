@@ -85,3 +85,12 @@ def test_several_windows_of_encoded_columns_split_and_round_trip(store: LogStore
 
     assert len(result.keys) == 6
     assert row_multiset(store.query(PROJECT, LOGSTORE).select(records.column_names)) == row_multiset(records)
+
+
+def test_two_flow_logs_in_one_window_of_an_encoded_column_are_two_windows(store: LogStore) -> None:
+    records = pa.concat_tables([window(DAY, 2, flow_log_id="flowlog-a"), window(DAY, 3, flow_log_id="flowlog-b")])
+
+    result = store.append(PROJECT, LOGSTORE, _as_the_collector_hands_it(records.combine_chunks()))
+
+    assert [key.flow_log_id for key in result.keys] == ["flowlog-a", "flowlog-b"]
+    assert len(data_files(store)) == 2

@@ -113,7 +113,8 @@ def conform_records(records: pa.Table, writer_id: str) -> pa.Table:
         columns.append(column)
         fields.append(field)
     writer_column = constant_dictionary(writer_id, records.num_rows)
-    table = pa.Table.from_arrays([*columns, writer_column], schema=pa.schema([*fields, STORED_SCHEMA.field(WRITER_ID)]))
+    writer_field = STORED_SCHEMA.field(WRITER_ID).with_type(writer_column.type)
+    table = pa.Table.from_arrays([*columns, writer_column], schema=pa.schema([*fields, writer_field]))
     for name in (FLOW_LOG_ID, WINDOW_START):
         if table.column(name).null_count:
             raise InvalidRecords(f"{name!r} must not be null")

@@ -145,8 +145,21 @@ def _single_window(table: pa.Table) -> bool:
     windows = pc.min_max(table.column(WINDOW_START))
     if windows["min"].as_py() != windows["max"].as_py():
         return False
-    flows = table.column(FLOW_LOG_ID)
+    flows = _used_values(table.column(FLOW_LOG_ID))
     return bool(pc.all(pc.equal(flows, flows[0])).as_py())
+
+
+def _used_values(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``column``, or for a dictionary column the dictionary entries its rows use (a collector's
+    flow log id: one entry, no pass over the rows)."""
+    if not pa.types.is_dictionary(column.type):
+        return column
+    used = [
+        chunk.dictionary if len(chunk.dictionary) == 1 else chunk.dictionary.take(pc.unique(chunk.indices))
+        for chunk in column.chunks
+        if len(chunk)
+    ]
+    return pa.chunked_array(used, column.type.value_type)
 
 
 def _prepare(store: StoreDir, windows: Sequence[tuple[WindowKey, pa.Table]], *, durable: bool) -> _Plan:
