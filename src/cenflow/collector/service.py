@@ -175,7 +175,7 @@ class Collector:
 
     def _process(self, datagrams: list[Datagram], first: int, last: int, now: float) -> None:
         with self._lock:
-            decoded = self.decoder.decode(datagrams, now=now)
+            decoded = self.decoder.decode(datagrams, now=now, options=False)  # flows are all it stores
             batch = decoded.flows
             self._datagrams.inc(len(datagrams))
             gaps = self._count_decoder()
