@@ -2,9 +2,10 @@
 
 Why: writing a busy window (aggregation, record columns, Parquet) takes tens of milliseconds; on the
 receive thread that is a pause in draining the socket, and the backlog it leaves is what limited the
-lossless rate.  The receive thread hands closed windows over and goes on receiving; the writer
-thread runs at a lower scheduling priority, so when both want the one CPU, receiving wins, and the
-bounded queue of hand-offs makes a receive thread that outruns the store wait for it.
+lossless rate.  The receive thread hands closed windows over and goes on receiving, and the bounded queue of
+hand-offs makes a receive thread that outruns the store wait for it.  The writer keeps the
+process's scheduling priority: at a lower one (tried: nice +10) it starved behind any other busy
+process on the core, the queue filled, and the receive thread stopped draining the socket.
 
 What a SIGKILL can lose stays what docs/dataplane.md says.  A hand-off carries the checkpoint the
 collector computes when it hands the windows over: the one it used to save right after writing
@@ -18,12 +19,9 @@ meanwhile is held back to its data (`Checkpoint.holding`).
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import logging
-import os
 import queue
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,7 +32,6 @@ from cenflow.collector.windows import Window
 
 log = logging.getLogger(__name__)
 
-WRITER_NICENESS = 10  # CFS weight 110 against the receive thread's 1024: ~10% of a contended CPU
 MAX_HAND_OFFS = 8  # queued hand-offs (one per tick) before a hand-off waits for the writer
 
 
@@ -113,7 +110,6 @@ class Flusher:
         self._pending_changed(pending)
 
     def _run(self) -> None:
-        _lower_priority()
         while True:
             item = self._queue.get()
             try:
@@ -142,12 +138,3 @@ class Flusher:
                 self._save(item.checkpoint.holding([c.window for c in failed]))
             except Exception:  # the next hand-off saves a newer one; replaying from an older is safe
                 log.exception("checkpoint save failed")
-
-
-def _lower_priority() -> None:
-    """Lower this thread's priority: on Linux a nice value belongs to one thread, not the process."""
-    if sys.platform != "linux":
-        return
-    with contextlib.suppress(OSError):
-        thread = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, thread, os.getpriority(os.PRIO_PROCESS, thread) + WRITER_NICENESS)
