@@ -1,11 +1,12 @@
 """Writing closed windows to the log store off the receive thread, each hand-off with its checkpoint.
 
-Why: writing a busy window (aggregation, record columns, Parquet) takes tens of milliseconds; on the
-receive thread that is a pause in draining the socket, and the backlog it leaves is what limited the
-lossless rate.  The receive thread hands closed windows over and goes on receiving, and the bounded queue of
-hand-offs makes a receive thread that outruns the store wait for it.  The writer keeps the
-process's scheduling priority: at a lower one (tried: nice +10) it starved behind any other busy
-process on the core, the queue filled, and the receive thread stopped draining the socket.
+Why: writing a busy window (aggregation, record columns, Parquet) takes tens of milliseconds; on
+the receive thread that is a pause in draining the socket, and the backlog it leaves is what
+limited the lossless rate.  The receive thread hands closed windows over and goes on receiving,
+and the bounded queue of hand-offs makes a receive thread that outruns the store wait for it.
+The writer keeps the process's scheduling priority: at a lower one (tried: nice +10) it starved
+behind any other busy process on the core, the queue filled, and the receive thread stopped
+draining the socket.
 
 What a SIGKILL can lose stays what docs/dataplane.md says.  A hand-off carries the checkpoint the
 collector computes when it hands the windows over: the one it used to save right after writing
