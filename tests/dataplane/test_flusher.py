@@ -160,3 +160,20 @@ def test_close_writes_what_was_handed_over(background: bool) -> None:
     flusher.hand_off([_closed(0, 10)], Checkpoint(11, 0, {}))
     flusher.close()
     assert recorder.events == [("write", 0), ("save", (11, {}))]
+
+
+def test_the_writer_thread_survives_an_error_outside_the_writes() -> None:
+    recorder = Recorder()
+    counts: list[int] = []
+
+    def pending_changed(count: int) -> None:  # the gauge callback; fails once, on the writer thread
+        counts.append(count)
+        if counts == [1, 0]:
+            raise RuntimeError("a bug")
+
+    flusher = Flusher(recorder.write, recorder.save, background=True, pending_changed=pending_changed)
+    flusher.hand_off([_closed(0, 10)], Checkpoint(11, 0, {}))
+    flusher.wait()
+    flusher.hand_off([_closed(60, 20)], Checkpoint(21, 0, {}))
+    flusher.close()
+    assert recorder.events[-2:] == [("write", 60), ("save", (21, {}))]

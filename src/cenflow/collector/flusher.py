@@ -117,6 +117,8 @@ class Flusher:
                 if item is None:
                     return
                 self._process(item)
+            except Exception:  # the thread must live on: hand-offs would otherwise wait forever
+                log.exception("window writer error")
             finally:
                 self._queue.task_done()
 
