@@ -102,18 +102,20 @@ def wait_for_active_flowlogs(server: CenflowServer, count: int, timeout: float =
 
 
 def wait_for_settled_windows(server: CenflowServer, timeout: float = 20.0) -> None:
-    """Until only the live window of each Active flow log is open: everything else was handed to
-    the writer, which runs in the same tick, before the next one updates the gauge."""
+    """Until only the live window of each Active flow log is open and the writer holds none: the
+    collector counts handed-over windows as pending before it stops counting them as open."""
 
     def probe() -> bool:
         samples = metric_samples(server)
         if not any(name == "cenflow_flow_open_windows" for name, _labels, _value in samples):
             return False  # no tick yet in this process
-        total = dict.fromkeys(("cenflow_flow_open_windows", "cenflow_flow_active_flowlogs"), 0.0)
+        names = ("cenflow_flow_open_windows", "cenflow_flow_active_flowlogs", "cenflow_flow_pending_windows")
+        total = dict.fromkeys(names, 0.0)
         for name, _labels, value in samples:
             if name in total:
                 total[name] += value
-        return total["cenflow_flow_open_windows"] <= total["cenflow_flow_active_flowlogs"]
+        settled = total["cenflow_flow_open_windows"] <= total["cenflow_flow_active_flowlogs"]
+        return settled and total["cenflow_flow_pending_windows"] == 0
 
     wait_until(probe, timeout, "the collector's windows to be written")
 

@@ -104,10 +104,28 @@ def test_small_inputs_match_a_dict(rows: list[tuple[int, int, int]]) -> None:
 
 def test_aggregate_refuses_mismatched_columns() -> None:
     assert NATIVE is not None
+    good = (bytes(KEY.itemsize * 2), bytes(16), bytes(16), bytes(4))
     with pytest.raises(ValueError, match="same rows"):
-        NATIVE.aggregate(bytes(KEY.itemsize * 2), bytes(8), bytes(16), bytes(4), KEY.itemsize)
+        NATIVE.aggregate([good, (bytes(KEY.itemsize * 2), bytes(8), bytes(16), bytes(4))], KEY.itemsize)
     with pytest.raises(ValueError, match="positive"):
-        NATIVE.aggregate(b"", b"", b"", b"", 0)
+        NATIVE.aggregate([(b"", b"", b"", b"")], 0)
+    with pytest.raises(TypeError, match="tuple"):
+        NATIVE.aggregate([good[:3]], KEY.itemsize)  # type: ignore[list-item]
+
+
+def test_aggregate_reads_the_parts_in_place_and_keeps_first_appearance_order() -> None:
+    assert NATIVE is not None
+    a, b = bytes([1]) * KEY.itemsize, bytes([2]) * KEY.itemsize
+    parts = [
+        (a + b, np.array([1, 2], np.uint64), np.array([10, 20], np.uint64), np.array([1, 2], np.uint16)),
+        (b"", np.empty(0, np.uint64), np.empty(0, np.uint64), np.empty(0, np.uint16)),
+        (b + a, np.array([3, 4], np.uint64), np.array([30, 40], np.uint64), np.array([4, 8], np.uint16)),
+    ]
+    keys, packets, octets, flags = NATIVE.aggregate(parts, KEY.itemsize)
+    assert bytes(keys) == a + b
+    assert np.frombuffer(packets, np.uint64).tolist() == [5, 5]
+    assert np.frombuffer(octets, np.uint64).tolist() == [50, 50]
+    assert np.frombuffer(flags, np.uint16).tolist() == [9, 6]
 
 
 def test_a_window_larger_than_the_kept_scratch_memory() -> None:

@@ -9,12 +9,18 @@ lateness of an hour, so nothing is written unless the behaviour under test write
 from __future__ import annotations
 
 import json
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from cenflow.logstore import LogStore
 from tests.dataplane.conftest import DataplaneServer
 from tests.dataplane.support import (
     FAST,
@@ -237,3 +243,37 @@ def _wait_for_checkpoint_at_spool_end(server: CenflowServer) -> None:
         return bool(json.loads(checkpoint.read_text())["position"] == end)
 
     wait_until(at_end, 10.0, "the checkpoint to reach the end of the spool")
+
+
+@pytest.mark.parametrize("step", ["append", "checkpoint"])
+def test_sigkill_on_the_writer_thread_loses_nothing_and_writes_it_once(
+    dataplane_server: DataplaneServer, tmp_path: Path, step: str
+) -> None:
+    """Windows handed to the writer thread, then a crash as it writes the first of them
+    (``append``) or after writing them all, before their checkpoint is saved (``checkpoint``)."""
+    server = dataplane_server(HOLD_WINDOWS)
+    _lab(server, tmp_path)
+    server.stop()
+    probe = subprocess.Popen(
+        [sys.executable, "-m", "tests.dataplane.writer_crash_probe", str(server.data_dir), step],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert probe.stdin is not None
+    assert probe.stdout is not None
+    port = int(probe.stdout.readline().split()[1])
+    sent = softflowd(TRAFFIC, port, "v9")
+    probe.stdin.write(f"{sent}\n")
+    probe.stdin.flush()
+    assert probe.wait(60) == -signal.SIGKILL, probe.stdout.read()
+    store = LogStore.in_data_dir(server.data_dir)
+    stored = store.query(LAB_PROJECT, LOGSTORE, where="\"log-status\" = 'OK'").num_rows
+    assert (stored > 0) == (step == "checkpoint")  # the crash came before / after the writes
+
+    server.restart(args=FAST)
+    replayed = server.wait_for_log(lambda r: r.get("event") == "replayed the spool after a restart")
+    assert replayed["datagrams"] == sent
+    rows = _wait_for_truth(server)
+    _assert_truth_once(rows)
+    assert {r["start"] for r in rows} == set(TRAFFIC_WINDOWS)

@@ -154,6 +154,25 @@ def test_v9_sampler_table_from_options_scales_matching_records() -> None:
     ]
 
 
+def test_a_decode_without_options_records_counts_them_and_applies_their_sampling() -> None:
+    """What the collector asks for (``options=False``): the same flows, options only counted."""
+    options = v9_options_template_flowset(260, [(1, 4)], [(48, 1), (49, 1), (50, 4)])
+    samplers = data_set(260, [struct.pack(">IBBI", 0, 7, 2, 100), struct.pack(">IBBI", 0, 8, 2, 10)])
+    template = v9_template_flowset((256, [(8, 4), (48, 1), (1, 4), (2, 4)]))
+    flows = [bytes(4) + struct.pack(">BII", sampler, 1000, 2) for sampler in (7, 8)]
+    datagrams = [Datagram(v9_packet([options, samplers, template, data_set(256, flows)]), "203.0.113.5", 9995)]
+    keeping, counting = FlowDecoder(), FlowDecoder()
+
+    kept = keeping.decode(datagrams, now=NOW)
+    counted = counting.decode(datagrams, now=NOW, options=False)
+
+    assert len(kept.options) == keeping.counters.options_records == 2
+    assert counted.options == []
+    assert counting.counters.options_records == 2
+    assert counted.flows.to_dicts() == kept.flows.to_dicts()
+    assert [r["sampling_rate"] for r in counted.flows.to_dicts()] == [100, 10]
+
+
 def test_psamp_packet_interval_and_space_give_the_rate() -> None:
     options = ipfix_options_template_set(500, [(143, 4)], [(305, 4), (306, 4)])
     sampled = data_set(500, [struct.pack(">III", 1, 1, 99)])  # 1 selected, 99 skipped: 1 in 100

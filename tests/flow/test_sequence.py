@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cenflow.flow import Datagram, FlowDecoder
-from cenflow.flow.sequence import Profile, SequenceState
+from cenflow.flow.sequence import WRAP, Profile, SequenceState
 from tests.flow.builders import (
     IPV4_FIELDS,
     data_set,
@@ -191,3 +193,18 @@ def test_v5_restart_resets_gap_accounting() -> None:
     decoder.decode([Datagram(v5_datagram([record] * 3, 0, 20_000, 1_700_000_100), "198.51.100.5", 2055)])
     assert decoder.counters.exporter_restarts == 1
     assert decoder.counters.sequence_gaps == 0
+
+
+@given(
+    version=st.sampled_from([5, 9]),
+    last=st.integers(0, WRAP - 1),
+    last_units=st.none() | st.integers(0, 1 << 20),
+    seq=st.integers(0, WRAP - 1),
+)
+def test_v5_v9_accounting_counts_what_the_reference_rule_does(
+    version: int, last: int, last_units: int | None, seq: int
+) -> None:
+    """`account` inlines the RFC rule for v5/v9; `_lost` stays the reference (wraps included)."""
+    state = SequenceState(version, last_seq=last, last_units=last_units)
+    reference = SequenceState(version, last_seq=last, last_units=last_units)
+    assert state.account(seq, 1, 0, -1) == reference._lost(seq, 1)

@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from cenflow.logstore import constants
-from cenflow.logstore.constants import constant_array
+from cenflow.logstore.constants import constant_array, constant_dictionary
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,11 @@ def test_kept_arrays_stay_within_their_budget(monkeypatch: pytest.MonkeyPatch) -
     kept = sum(array.nbytes for array in constants._kept.values())
     assert kept == constants._kept_bytes
     assert kept <= 64 << 10
+
+
+@pytest.mark.parametrize("count", [0, 1, 5000, 3])  # shorter after longer: slices of kept indices
+def test_constant_dictionaries_decode_to_the_value(count: int) -> None:
+    built = constant_dictionary("acc-1", count)
+    built.validate(full=True)
+    assert built.type == pa.dictionary(pa.int32(), pa.string())
+    assert built.cast(pa.string()).equals(pa.repeat(pa.scalar("acc-1", pa.string()), count))

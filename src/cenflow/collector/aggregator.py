@@ -15,7 +15,7 @@ import numpy.typing as npt
 
 from cenflow.collector.binder import Attributed
 from cenflow.collector.registry import NameRegistry
-from cenflow.collector.windows import KEY, KEY_BYTES, Aggregate, Window
+from cenflow.collector.windows import KEY, Aggregate, Window
 from cenflow.domain.flowlogs import FlowLog
 from cenflow.flow.batch import FlowBatch
 
@@ -50,6 +50,7 @@ class Aggregator:
         self.watermark_ms = 0
         self._owner = np.full(0, -1, dtype=np.int32)
         self._spec_order: list[FlowLogSpec] = []
+        self._intervals = np.empty(0, dtype=np.int64)  # by position in _spec_order
 
     # -- configuration -----------------------------------------------------------------------
     def configure(self, specs: Iterable[FlowLogSpec]) -> list[Window]:
@@ -58,6 +59,7 @@ class Aggregator:
         self.specs = {s.flow_log_id: s for s in specs}
         self.departed.update({k: v for k, v in previous.items() if v != self.specs.get(k)})
         self._spec_order = list(self.specs.values())
+        self._intervals = np.array([s.flow_log.interval for s in self._spec_order], dtype=np.int64)
         owner: dict[int, int] = {}
         for position, spec in enumerate(self._spec_order):
             for attachment_id in spec.scope:
@@ -109,39 +111,40 @@ class Aggregator:
         starts_ms = np.where(starts_ms > 0, starts_ms, batch.export_ms[rows])
         ends_ms = np.maximum(batch.end_ms[rows], starts_ms)
         self.watermark_ms = max(self.watermark_ms, min(int(ends_ms.max()), int(now * 1000)))
-        keys = np.empty(keep.size, dtype=KEY)
-        keys["attachment"] = stable_attachment[keep]
-        keys["direction"] = attributed.direction[keep]
-        keys["ip_version"] = batch.ip_version[rows]
-        keys["src"] = batch.src_addr[rows]
-        keys["dst"] = batch.dst_addr[rows]
-        keys["src_port"] = batch.src_port[rows]
-        keys["dst_port"] = batch.dst_port[rows]
-        keys["protocol"] = batch.protocol[rows]
-        keys["src_region"] = region_numbers[attributed.src_region[keep]]
-        keys["dst_region"] = region_numbers[attributed.dst_region[keep]]
-        key_bytes = keys.view(KEY_BYTES)  # gathered as opaque bytes: see windows.aggregate
-        for spec_position in np.unique(owner):
-            spec = self._spec_order[int(spec_position)]
-            mine = np.flatnonzero(owner == spec_position)
-            interval = spec.flow_log.interval
-            window_starts = (starts_ms[mine] // 1000) // interval * interval
-            # One stable sort by window start: each window's rows become one slice, in batch order,
-            # and every column is gathered once for all windows.
+        intervals = self._intervals[owner]
+        window_starts = (starts_ms // 1000) // intervals * intervals
+        # One stable sort by (flow log, window start): each window's rows become one slice, in
+        # batch order, and every column is gathered once, straight into that order (gathering
+        # whole keys afterwards cost as much as building them).
+        if (owner == owner[0]).all():
             order = np.argsort(window_starts, kind="stable")
-            picked = mine[order]
-            window_starts = window_starts[order]
-            cuts = np.flatnonzero(window_starts[1:] != window_starts[:-1]) + 1
-            picked_rows = rows[picked]
-            part_keys = key_bytes[picked].view(KEY)
-            packets = batch.packets[picked_rows].astype(np.uint64, copy=False)
-            octets = batch.bytes[picked_rows].astype(np.uint64, copy=False)
-            flags = batch.tcp_flags[picked_rows].astype(np.uint16, copy=False)
-            for begin, end in itertools.pairwise([0, *cuts.tolist(), int(picked.size)]):
-                part = Aggregate(part_keys[begin:end], packets[begin:end], octets[begin:end], flags[begin:end])
-                window = self._window_for(spec, int(window_starts[begin]), first, last, now)
-                if window is not None:
-                    window.add(part, first, last, now)
+        else:
+            order = np.lexsort((window_starts, owner))
+        picked = keep[order]  # rows of `attributed`
+        picked_rows = rows[order]  # rows of `batch`
+        owner = owner[order]
+        window_starts = window_starts[order]
+        keys = np.empty(picked.size, dtype=KEY)
+        keys["attachment"] = stable_attachment[picked]
+        keys["direction"] = attributed.direction[picked]
+        keys["ip_version"] = batch.ip_version[picked_rows]
+        keys["src"] = batch.src_addr[picked_rows]
+        keys["dst"] = batch.dst_addr[picked_rows]
+        keys["src_port"] = batch.src_port[picked_rows]
+        keys["dst_port"] = batch.dst_port[picked_rows]
+        keys["protocol"] = batch.protocol[picked_rows]
+        keys["src_region"] = region_numbers[attributed.src_region[picked]]
+        keys["dst_region"] = region_numbers[attributed.dst_region[picked]]
+        packets = batch.packets[picked_rows].astype(np.uint64, copy=False)
+        octets = batch.bytes[picked_rows].astype(np.uint64, copy=False)
+        flags = batch.tcp_flags[picked_rows].astype(np.uint16, copy=False)
+        cuts = np.flatnonzero((window_starts[1:] != window_starts[:-1]) | (owner[1:] != owner[:-1])) + 1
+        for begin, end in itertools.pairwise([0, *cuts.tolist(), int(picked.size)]):
+            spec = self._spec_order[int(owner[begin])]
+            part = Aggregate(keys[begin:end], packets[begin:end], octets[begin:end], flags[begin:end])
+            window = self._window_for(spec, int(window_starts[begin]), first, last, now)
+            if window is not None:
+                window.add(part, first, last, now)
         return int(keep.size)
 
     def _window_for(self, spec: FlowLogSpec, start: int, first: int, last: int, now: float) -> Window | None:

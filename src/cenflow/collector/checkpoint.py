@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from cenflow.collector.windows import Window
 
 
 @dataclass
@@ -32,6 +35,23 @@ class Checkpoint:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
+
+    def holding(self, unwritten: Iterable[Window]) -> Checkpoint:
+        """This checkpoint, but replaying the data of windows that are not in the store yet.
+
+        A window closed by idleness has a skip entry (replay would drop its data as stored):
+        dropped for an unwritten one.  A late part's entry is its window's, which is stored.
+        """
+        windows = list(unwritten)
+        if not windows:
+            return self
+        positions = [w.first_position for w in windows if w.first_position is not None]
+        keys = {(w.flow_log_id, w.start) for w in windows if not w.late_part}
+        return replace(
+            self,
+            position=min([self.position, *positions]),
+            skip={key: last for key, last in self.skip.items() if key not in keys},
+        )
 
     @classmethod
     def load(cls, path: Path) -> Checkpoint | None:

@@ -33,5 +33,8 @@ RECORDS_WRITTEN = Counter(
     "cenflow_flowlog_records_written_total", "Flow-log records written, per flow log.", ["flow_log_id"]
 )
 WRITE_ERRORS = Counter("cenflow_flow_write_errors_total", "Windows that failed to write (retried).", ["collector"])
+PENDING_WINDOWS = Gauge(
+    "cenflow_flow_pending_windows", "Closed windows handed to the writer, not yet in the log store.", ["collector"]
+)
 OPEN_WINDOWS = Gauge("cenflow_flow_open_windows", "Capture windows currently open.", ["collector"])
 ACTIVE_FLOWLOGS = Gauge("cenflow_flow_active_flowlogs", "Active flow logs this collector serves.", ["collector"])

@@ -22,11 +22,13 @@ from cenflow.collector.aggregator import FlowLogSpec
 from cenflow.collector.registry import NameRegistry
 from cenflow.collector.windows import Aggregate, Window
 from cenflow.flow.speedups import NATIVE
-from cenflow.logstore.constants import constant_array
+from cenflow.logstore.constants import constant_array, constant_dictionary
 from cenflow.logstore.schema import FLOW_LOG_ID, WINDOW_START
 
 _DIRECTIONS = pa.array(["in", "out"], pa.string())
 _TYPES = pa.array(["IPv4", "IPv6"], pa.string())
+_STATUSES = pa.array(["OK", "NODATA", "SKIPDATA"], pa.string())
+_NODATA, _SKIPDATA = 1, 2
 _DECIMAL = pa.array([str(i) for i in range(256)], pa.string())
 _HEX = pa.array([f"{i:x}" for i in range(65536)], pa.string())
 
@@ -107,79 +109,83 @@ def window_records(
     attachments: NameRegistry,
     regions: NameRegistry,
 ) -> pa.Table:
+    """The window's records, in the flow log's fields plus ``flow-log-id`` and ``window-start``.
+
+    Text columns with few distinct values (ids, regions, enumerations) come as dictionary arrays:
+    cheaper to build than taking strings row by row, and Parquet writes them without hashing every
+    value.  The log store keeps what readers see plain text (see `cenflow.logstore.parquet_io`).
+    """
     flow_log = spec.flow_log
     keys = result.keys
-    wanted = set(flow_log.fields)
-
-    def names(registry: NameRegistry, numbers: np.ndarray) -> pa.Array:
-        table = pa.array([registry.name(n) for n in range(len(registry))], pa.string())
-        return table.take(pa.array(np.ascontiguousarray(numbers)))
-
-    def number(values: np.ndarray, kind: type[np.integer[Any]]) -> pa.Array:
-        return pa.array(values.astype(kind))
-
-    builders: dict[str, Callable[[], pa.Array]] = {
-        "attachment-id": lambda: names(attachments, keys["attachment"]),
-        "src-region-id": lambda: names(regions, keys["src_region"]),
-        "srcaddr": lambda: address_texts(keys["src"]),
-        "srcport": lambda: number(keys["src_port"], np.int32),
-        "dst-region-id": lambda: names(regions, keys["dst_region"]),
-        "dstaddr": lambda: address_texts(keys["dst"]),
-        "dstport": lambda: number(keys["dst_port"], np.int32),
-        "protocol": lambda: number(keys["protocol"], np.int32),
-        "packets": lambda: number(result.packets, np.int64),
-        "bytes": lambda: number(result.bytes, np.int64),
-        "direction": lambda: _DIRECTIONS.take(pa.array(np.ascontiguousarray(keys["direction"]))),
-        "tcp-flags": lambda: number(result.tcp_flags, np.int32),
-        "type": lambda: _TYPES.take(pa.array((keys["ip_version"] == 6).astype(np.int8))),
-    }
-    columns = {name: build() for name, build in builders.items() if name in wanted}
+    seen_rows = len(keys)
+    # After the traffic rows: NODATA for each silent attachment in scope, SKIPDATA for every one
+    # when data was lost while the window was open (late parts carry traffic only).
     extra_attachments: list[str] = []
-    extra_statuses: list[str] = []
+    extra_statuses: list[int] = []
     if not window.late_part:
         seen = {attachments.name(int(n)) for n in np.unique(keys["attachment"])}
         silent = [a for a in spec.scope if a not in seen]
         extra_attachments += silent
-        extra_statuses += ["NODATA"] * len(silent)
+        extra_statuses += [_NODATA] * len(silent)
         if window.skipdata:
             extra_attachments += list(spec.scope)
-            extra_statuses += ["SKIPDATA"] * len(spec.scope)
+            extra_statuses += [_SKIPDATA] * len(spec.scope)
     extra = len(extra_attachments)
-    table: dict[str, pa.Array] = {}
-    total = len(keys) + extra
-    for name, seen_part in columns.items():
-        kind = _TYPE[name]
-        tail = pa.array(extra_attachments, kind) if name == "attachment-id" else pa.nulls(extra, kind)
-        table[name] = pa.concat_arrays([seen_part, tail]) if extra else seen_part
+    total = seen_rows + extra
+    null_tail = np.concatenate([np.zeros(seen_rows, dtype=bool), np.ones(extra, dtype=bool)]) if extra else None
 
-    def constant(value: str | int, kind: pa.DataType) -> pa.Array:
-        return constant_array(value, kind, total)
+    def coded(indices: npt.NDArray[Any], dictionary: pa.Array, tail: list[int] | None = None) -> pa.Array:
+        """Traffic rows as ``indices`` into ``dictionary``; status rows ``tail``, or null."""
+        codes = np.empty(total, dtype=np.int32)
+        codes[:seen_rows] = indices
+        codes[seen_rows:] = tail if tail is not None else 0
+        mask = null_tail if tail is None else None
+        return pa.DictionaryArray.from_arrays(pa.array(codes, mask=mask), dictionary, safe=False)
 
-    table["account-id"] = constant(flow_log.account_id, pa.string())
-    table["cen-id"] = constant(flow_log.cen_id, pa.string())
-    table["tr-id"] = constant(flow_log.transit_router_id, pa.string())
-    table["start"] = constant(window.start, pa.int64())
-    table["end"] = constant(window.end, pa.int64())
-    statuses = constant_array("OK", pa.string(), len(keys))
-    table["log-status"] = pa.concat_arrays([statuses, pa.array(extra_statuses, pa.string())]) if extra else statuses
-    selected = {name: table[name] for name in flow_log.fields}
-    selected[FLOW_LOG_ID] = constant(flow_log.flow_log_id, pa.string())
-    selected[WINDOW_START] = constant(window.start, pa.int64())
+    def names(registry: NameRegistry, numbers: npt.NDArray[Any]) -> pa.Array:
+        return coded(numbers, pa.array(registry.names(), pa.string()))
+
+    def attachment_ids() -> pa.Array:
+        # A snapshot of the names, so a topology reload on another thread cannot shift them.
+        dictionary = attachments.names()
+        index = {name: number for number, name in enumerate(dictionary)}
+        tail = [index.setdefault(name, len(index)) for name in extra_attachments]
+        dictionary += list(index)[len(dictionary) :]
+        return coded(keys["attachment"], pa.array(dictionary, pa.string()), tail)
+
+    def number(values: npt.NDArray[Any], kind: type[np.integer[Any]]) -> pa.Array:
+        return _with_nulls(pa.array(values.astype(kind)), extra)
+
+    builders: dict[str, Callable[[], pa.Array]] = {
+        "attachment-id": attachment_ids,
+        "src-region-id": lambda: names(regions, keys["src_region"]),
+        "srcaddr": lambda: _with_nulls(address_texts(keys["src"]), extra),
+        "srcport": lambda: number(keys["src_port"], np.int32),
+        "dst-region-id": lambda: names(regions, keys["dst_region"]),
+        "dstaddr": lambda: _with_nulls(address_texts(keys["dst"]), extra),
+        "dstport": lambda: number(keys["dst_port"], np.int32),
+        "protocol": lambda: number(keys["protocol"], np.int32),
+        "packets": lambda: number(result.packets, np.int64),
+        "bytes": lambda: number(result.bytes, np.int64),
+        "direction": lambda: coded(keys["direction"], _DIRECTIONS),
+        "tcp-flags": lambda: number(result.tcp_flags, np.int32),
+        "type": lambda: coded(keys["ip_version"] == 6, _TYPES),
+        "log-status": lambda: (
+            coded(np.zeros(seen_rows, np.int32), _STATUSES, extra_statuses)
+            if extra
+            else constant_dictionary("OK", total)
+        ),
+        "account-id": lambda: constant_dictionary(flow_log.account_id, total),
+        "cen-id": lambda: constant_dictionary(flow_log.cen_id, total),
+        "tr-id": lambda: constant_dictionary(flow_log.transit_router_id, total),
+        "start": lambda: constant_array(window.start, pa.int64(), total),
+        "end": lambda: constant_array(window.end, pa.int64(), total),
+    }
+    selected = {name: builders[name]() for name in flow_log.fields}
+    selected[FLOW_LOG_ID] = constant_dictionary(flow_log.flow_log_id, total)
+    selected[WINDOW_START] = constant_array(window.start, pa.int64(), total)
     return pa.table(selected)
 
 
-_TYPE: dict[str, pa.DataType] = {
-    "attachment-id": pa.string(),
-    "src-region-id": pa.string(),
-    "srcaddr": pa.string(),
-    "srcport": pa.int32(),
-    "dst-region-id": pa.string(),
-    "dstaddr": pa.string(),
-    "dstport": pa.int32(),
-    "protocol": pa.int32(),
-    "packets": pa.int64(),
-    "bytes": pa.int64(),
-    "direction": pa.string(),
-    "tcp-flags": pa.int32(),
-    "type": pa.string(),
-}
+def _with_nulls(column: pa.Array, extra: int) -> pa.Array:
+    return pa.concat_arrays([column, pa.nulls(extra, column.type)]) if extra else column

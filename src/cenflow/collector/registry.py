@@ -19,5 +19,9 @@ class NameRegistry:
     def name(self, number: int) -> str:
         return self._names[number]
 
+    def names(self) -> list[str]:
+        """Every name, by number: a copy, so another thread may read it while this one adds."""
+        return list(self._names)
+
     def __len__(self) -> int:
         return len(self._names)

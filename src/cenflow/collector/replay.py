@@ -39,10 +39,12 @@ def replay_offline(
     port: int | None = None,
     progress: Callable[[int], None] = lambda _n: None,
 ) -> ReplayReport:
-    settings = CollectorSettings(data_dir=data_dir, collector_id=REPLAY_WRITER, lateness=lateness, spool=False)
+    settings = CollectorSettings(
+        data_dir=data_dir, collector_id=REPLAY_WRITER, lateness=lateness, spool=False, background_writes=False
+    )
     collector = Collector(settings, database)
     collector.refresh()
-    datagrams = written = 0
+    datagrams = 0
     batch: list[Datagram] = []
     last_time = 0.0
     for packet in read_udp(path):
@@ -50,7 +52,7 @@ def replay_offline(
             continue
         if batch and (len(batch) >= settings.batch_size or packet.timestamp - last_time > 1.0):
             collector.process_offline(batch, last_time)
-            written += collector.tick(last_time)
+            collector.tick(last_time)
             batch = []
         batch.append(Datagram(packet.payload, packet.src, packet.src_port))
         last_time = packet.timestamp
@@ -59,9 +61,9 @@ def replay_offline(
             progress(datagrams)
     if batch:
         collector.process_offline(batch, last_time)
-    written += collector.drain()
+    collector.drain()
     progress(datagrams)
-    return ReplayReport(datagrams, written)
+    return ReplayReport(datagrams, collector.flusher.written)
 
 
 def replay_send(path: Path, host: str, port: int, *, rate: float | None = None, only_port: int | None = None) -> int:

@@ -5,6 +5,9 @@ second it re-reads which flow logs are Active and how the topology is tagged, so
 a flow log starts within about a second of it becoming Active; when a flow log leaves Active its
 open windows are flushed at once.  Graceful shutdown flushes every window.
 
+Closed windows are written on a writer thread (`cenflow.collector.flusher`), so a long write does
+not stall receiving; the checkpoint that goes with them is saved only once they are stored.
+
 What a SIGKILL can lose (docs/dataplane.md): with the spool on (the default), only datagrams in
 the kernel socket buffer and in the batch being read (gathered for at most ``batch_linger``
 seconds, 5 ms, after its first datagram); everything spooled is replayed at the next start and
@@ -29,6 +32,7 @@ from cenflow.collector.aggregator import Aggregator, FlowLogSpec
 from cenflow.collector.binder import Binder
 from cenflow.collector.checkpoint import Checkpoint
 from cenflow.collector.config_loader import CollectionPlan, current_epoch, load_plan
+from cenflow.collector.flusher import Closed, Flusher, Outcome
 from cenflow.collector.receiver import Received, UdpReceiver
 from cenflow.collector.records import window_records
 from cenflow.collector.registry import NameRegistry
@@ -60,6 +64,8 @@ class CollectorSettings:
     # After a batch's first datagram, how long to keep gathering while it is not full: larger
     # batches under moderate load (per-batch costs), at most this much more delay.
     batch_linger: float = 0.005
+    # Write closed windows on a writer thread (False: in the caller's, as an offline replay does).
+    background_writes: bool = True
 
     @property
     def state_dir(self) -> Path:
@@ -90,7 +96,13 @@ class Collector:
         self.spool = Spool(state / "spool") if settings.spool else None
         self._checkpoint_path = state / "checkpoint.json"
         self._position = 0  # without a spool: a plain datagram counter
-        self._retry: list[Window] = []
+        self.flusher = Flusher(
+            self._write_window,
+            self._store_checkpoint,
+            background=settings.background_writes,
+            name=f"{settings.collector_id}-writer",
+            pending_changed=m.PENDING_WINDOWS.labels(settings.collector_id).set,
+        )
         self._counters = self.decoder.counters.snapshot()
         self._labels = settings.collector_id
         # The labelled children counted per receive batch, looked up once (labels() per batch
@@ -137,7 +149,9 @@ class Collector:
             else:
                 gone = []
         if gone:
-            self._flush(gone)
+            with self._lock:
+                closed = self._resolve(gone)
+            self.flusher.hand_off(closed, None)
 
     # -- data --------------------------------------------------------------------------------
     def ingest(self, received: list[Received]) -> None:
@@ -161,7 +175,7 @@ class Collector:
 
     def _process(self, datagrams: list[Datagram], first: int, last: int, now: float) -> None:
         with self._lock:
-            decoded = self.decoder.decode(datagrams, now=now)
+            decoded = self.decoder.decode(datagrams, now=now, options=False)  # flows are all it stores
             batch = decoded.flows
             self._datagrams.inc(len(datagrams))
             gaps = self._count_decoder()
@@ -198,61 +212,78 @@ class Collector:
 
     # -- closing windows ---------------------------------------------------------------------
     def tick(self, now: float | None = None) -> int:
-        """Write the windows that are due; returns how many were written."""
+        """Hand the windows that are due to the writer; returns how many."""
         now = self.clock() if now is None else now
         with self._lock:
             self.aggregator.ensure_live_windows(now)
-            due = self.aggregator.due(now)
-            m.OPEN_WINDOWS.labels(self._labels).set(len(self.aggregator.windows))
-        written = self._flush(due)
-        self._save_checkpoint()
-        return written
+            closed = self._resolve(self.aggregator.due(now))
+            checkpoint = self._checkpoint()
+            still_open = len(self.aggregator.windows)
+        self.flusher.hand_off(closed, checkpoint)
+        # After the hand-off, which counts them as pending: the two gauges never both miss them.
+        m.OPEN_WINDOWS.labels(self._labels).set(still_open)
+        return len(closed)
 
     def drain(self) -> int:
-        """Write every open window (graceful shutdown, end of a replay)."""
+        """Write every open window and wait for the writer (graceful shutdown, end of a replay);
+        returns how many windows were written meanwhile."""
+        before = self.flusher.written
         with self._lock:
-            windows = self.aggregator.drain()
-        written = self._flush(windows)
-        self._save_checkpoint()
-        return written
+            closed = self._resolve(self.aggregator.drain())
+            checkpoint = self._checkpoint()
+        self.flusher.hand_off(closed, checkpoint)
+        self.flusher.wait()
+        m.OPEN_WINDOWS.labels(self._labels).set(0)
+        return self.flusher.written - before
 
-    def _flush(self, windows: Iterable[Window]) -> int:
-        written = 0
-        pending = self._retry + list(windows)
-        self._retry = []
-        for window in pending:
+    def close(self) -> None:
+        """Stop the writer thread once it has written what it was handed."""
+        self.flusher.close()
+
+    def _resolve(self, windows: Iterable[Window]) -> list[Closed]:
+        closed: list[Closed] = []
+        for window in windows:
             spec = self.aggregator.spec_for(window.flow_log_id)
-            if spec is None:
-                continue
-            table = window_records(window, window.result(), spec, self.attachments, self.regions)
-            if table.num_rows == 0:
-                continue
-            writer = self.settings.collector_id + (f"_late{window.late_part}" if window.late_part else "")
-            try:
-                self.logstore.append(spec.flow_log.project_name, spec.flow_log.logstore_name, table, writer_id=writer)
-            except (LogstoreError, OSError):
-                log.exception("window write failed; will retry", extra={"flow_log_id": window.flow_log_id})
-                m.WRITE_ERRORS.labels(self._labels).inc()
-                self._retry.append(window)
-                continue
-            written += 1
-            m.WINDOWS_WRITTEN.labels(self._labels).inc()
-            m.RECORDS_WRITTEN.labels(window.flow_log_id).inc(table.num_rows)
-            if window.late_part:
-                m.LATE_PARTS.labels(self._labels).inc()
-        return written
+            if spec is not None:
+                closed.append(Closed(window, spec))
+        return closed
+
+    def _write_window(self, closed: Closed) -> Outcome:
+        """On the writer thread: one closed window's records to the log store."""
+        window, spec = closed.window, closed.spec
+        table = window_records(window, window.result(), spec, self.attachments, self.regions)
+        if table.num_rows == 0:
+            return Outcome.EMPTY
+        writer = self.settings.collector_id + (f"_late{window.late_part}" if window.late_part else "")
+        try:
+            self.logstore.append(spec.flow_log.project_name, spec.flow_log.logstore_name, table, writer_id=writer)
+        except (LogstoreError, OSError):
+            log.exception("window write failed; will retry", extra={"flow_log_id": window.flow_log_id})
+            m.WRITE_ERRORS.labels(self._labels).inc()
+            return Outcome.FAILED
+        m.WINDOWS_WRITTEN.labels(self._labels).inc()
+        m.RECORDS_WRITTEN.labels(window.flow_log_id).inc(table.num_rows)
+        if window.late_part:
+            m.LATE_PARTS.labels(self._labels).inc()
+        return Outcome.WRITTEN
 
     # -- durability --------------------------------------------------------------------------
-    def _save_checkpoint(self) -> None:
+    def _checkpoint(self) -> Checkpoint | None:
+        """Under the lock: where a restart would replay from once the windows handed over so far
+        are stored (the writer saves it then)."""
         if self.spool is None:
-            return
-        with self._lock:
-            end = self.spool.end
-            oldest = min([self.aggregator.oldest_position(end)] + [w.first_position or end for w in self._retry])
-            skip = {key: last for key, last in self.aggregator.closed.items() if last >= oldest}
-            checkpoint = Checkpoint(oldest, self.aggregator.watermark_ms, skip)
+            return None
+        end = self.spool.end
+        oldest = self.aggregator.oldest_position(end)
+        skip = {key: last for key, last in self.aggregator.closed.items() if last >= oldest}
+        return Checkpoint(oldest, self.aggregator.watermark_ms, skip)
+
+    def _store_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """On the writer thread.  Trimming is safe beside the receive thread's appends: it deletes
+        only whole segments before the checkpoint, never the one being appended to."""
         checkpoint.save(self._checkpoint_path)
-        self.spool.trim(oldest)
+        if self.spool is not None:
+            self.spool.trim(checkpoint.position)
 
     def recover(self) -> int:
         """Replay what the spool holds past the checkpoint; returns how many datagrams."""
@@ -308,6 +339,7 @@ class Collector:
                 stop.wait(0.5)
         self.ingest(receiver.receive(self.settings.batch_size, 0.001))
         self.drain()
+        self.close()
 
 
 @functools.lru_cache(maxsize=4096)

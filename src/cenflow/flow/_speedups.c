@@ -630,70 +630,143 @@ typedef struct {
 #define PREFETCH_AHEAD 8 /* rows whose slots are fetched ahead: hides the table's cache misses */
 
 PyDoc_STRVAR(aggregate_doc,
-             "aggregate(keys, packets, octets, flags, width, /) -> tuple[bytearray, bytearray, bytearray, bytearray]\n\n"
+             "aggregate(parts, width, /) -> tuple[bytearray, bytearray, bytearray, bytearray]\n\n"
+             "parts: a sequence of (keys, packets, octets, flags) buffers, rows of one window in order.\n"
              "One row per distinct key (`width` bytes each), in order of first appearance: packets and\n"
-             "octets (native uint64) summed modulo 2**64, flags (native uint16) OR'd.");
+             "octets (native uint64) summed modulo 2**64, flags (native uint16) OR'd.  The parts are\n"
+             "read where they are (no concatenation), and the hash pass runs without the GIL.");
 
-/* Scratch memory kept between calls (the GIL is held throughout, so calls never overlap):
- * fresh multi-megabyte allocations cost a page fault per 4 KiB, more than the hashing itself.
- * Kept only up to SCRATCH_KEEP_ROWS rows (12 MiB); larger calls allocate and free their own. */
+/* Scratch memory kept between calls: fresh multi-megabyte allocations cost a page fault per
+ * 4 KiB, more than the hashing itself.  Kept only up to SCRATCH_KEEP_ROWS rows (20 MiB); larger
+ * calls, and a call while another thread holds the scratch (the GIL is released while hashing),
+ * allocate and free their own. */
 #define SCRATCH_KEEP_ROWS ((size_t)1 << 20)
 static Slot *scratch_table;
-static uint32_t *scratch_first;
+static const unsigned char **scratch_first;
+static PyThread_type_lock scratch_lock;
 
-static int scratch_for(size_t rows, size_t slots, Slot **table, uint32_t **first) {
-    if (rows > SCRATCH_KEEP_ROWS) {
-        *table = PyMem_Malloc(slots * sizeof(Slot));
-        *first = PyMem_Malloc(rows * sizeof(uint32_t));
-        if (*table && *first) return 0;
-        PyMem_Free(*table);
-        PyMem_Free(*first);
-        *table = NULL;
-        *first = NULL;
-        return -1;
+/* 1: the kept scratch (release scratch_lock after), 0: own allocations (free them), -1: no memory. */
+static int scratch_for(size_t rows, size_t slots, Slot **table, const unsigned char ***first) {
+    if (rows <= SCRATCH_KEEP_ROWS && PyThread_acquire_lock(scratch_lock, NOWAIT_LOCK)) {
+        if (scratch_table == NULL) {
+            /* Sized once for the largest kept case: 2 slots per row, rounded to a power of two. */
+            scratch_table = PyMem_RawMalloc(2 * SCRATCH_KEEP_ROWS * sizeof(Slot));
+            scratch_first = PyMem_RawMalloc(SCRATCH_KEEP_ROWS * sizeof(*scratch_first));
+            if (scratch_table == NULL || scratch_first == NULL) {
+                PyMem_RawFree(scratch_table);
+                PyMem_RawFree(scratch_first);
+                scratch_table = NULL;
+                scratch_first = NULL;
+                PyThread_release_lock(scratch_lock);
+                return -1;
+            }
+        }
+        *table = scratch_table;
+        *first = scratch_first;
+        return 1;
     }
-    if (scratch_table == NULL) {
-        /* Sized once for the largest kept case: 2 slots per row, rounded to a power of two. */
-        scratch_table = PyMem_Malloc(2 * SCRATCH_KEEP_ROWS * sizeof(Slot));
-        scratch_first = PyMem_Malloc(SCRATCH_KEEP_ROWS * sizeof(uint32_t));
-        if (scratch_table == NULL || scratch_first == NULL) {
-            PyMem_Free(scratch_table);
-            PyMem_Free(scratch_first);
-            scratch_table = NULL;
-            scratch_first = NULL;
-            return -1;
+    *table = PyMem_RawMalloc(slots * sizeof(Slot));
+    *first = PyMem_RawMalloc((rows ? rows : 1) * sizeof(**first));
+    if (*table && *first) return 0;
+    PyMem_RawFree(*table);
+    PyMem_RawFree(*first);
+    return -1;
+}
+
+typedef struct {
+    const unsigned char *keys;
+    const uint64_t *packets, *octets;
+    const uint16_t *flags;
+    Py_ssize_t rows;
+} Part;
+
+/* The hash pass over every part (no Python objects touched: runs without the GIL). */
+static Py_ssize_t hash_parts(const Part *parts, Py_ssize_t nparts, Py_ssize_t width, Slot *table, size_t capacity,
+                             const unsigned char **first, uint64_t *sum_packets, uint64_t *sum_octets,
+                             uint16_t *or_flags) {
+    Py_ssize_t groups = 0;
+    for (Py_ssize_t p = 0; p < nparts; p++) {
+        const unsigned char *key_bytes = parts[p].keys;
+        const uint64_t *in_packets = parts[p].packets, *in_octets = parts[p].octets;
+        const uint16_t *in_flags = parts[p].flags;
+        Py_ssize_t n = parts[p].rows;
+        for (Py_ssize_t row = 0; row < n; row++) {
+            if (row + PREFETCH_AHEAD < n) {
+                uint64_t ahead = mix_key(key_bytes + (row + PREFETCH_AHEAD) * width, width);
+                __builtin_prefetch(&table[(size_t)ahead & (capacity - 1)]);
+            }
+            const unsigned char *key = key_bytes + row * width;
+            uint64_t hash = mix_key(key, width);
+            size_t slot = (size_t)hash & (capacity - 1);
+            uint32_t check = (uint32_t)(hash >> 32);
+            for (;;) {
+                Slot *entry = &table[slot];
+                if (entry->group == 0) { /* a new key */
+                    Py_ssize_t group = groups++;
+                    entry->group = (uint32_t)(group + 1);
+                    entry->check = check;
+                    first[group] = key;
+                    sum_packets[group] = in_packets[row];
+                    sum_octets[group] = in_octets[row];
+                    or_flags[group] = in_flags[row];
+                    break;
+                }
+                if (entry->check == check && memcmp(first[entry->group - 1], key, (size_t)width) == 0) {
+                    Py_ssize_t group = (Py_ssize_t)entry->group - 1;
+                    sum_packets[group] += in_packets[row];
+                    sum_octets[group] += in_octets[row];
+                    or_flags[group] |= in_flags[row];
+                    break;
+                }
+                slot = (slot + 1) & (capacity - 1);
+            }
         }
     }
-    *table = scratch_table;
-    *first = scratch_first;
-    return 0;
+    return groups;
 }
 
 static PyObject *py_aggregate(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "aggregate expects 5 arguments");
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "aggregate expects 2 arguments");
         return NULL;
     }
-    Py_ssize_t width = PyLong_AsSsize_t(args[4]);
+    Py_ssize_t width = PyLong_AsSsize_t(args[1]);
     if (width == -1 && PyErr_Occurred()) return NULL;
     if (width <= 0) {
         PyErr_SetString(PyExc_ValueError, "key width must be positive");
         return NULL;
     }
-    Py_buffer buffers[4];
-    int held = 0;
-    for (; held < 4; held++)
-        if (PyObject_GetBuffer(args[held], &buffers[held], PyBUF_C_CONTIGUOUS) < 0) break;
+    PyObject *sequence = PySequence_Fast(args[0], "parts must be a sequence of 4-tuples of buffers");
+    if (sequence == NULL) return NULL;
+    Py_ssize_t nparts = PySequence_Fast_GET_SIZE(sequence);
+    Py_buffer *buffers = PyMem_Calloc((size_t)(nparts ? nparts : 1) * 4, sizeof(Py_buffer));
+    Part *parts = PyMem_Calloc((size_t)(nparts ? nparts : 1), sizeof(Part));
+    Py_ssize_t held = 0, n = 0;
     PyObject *result = NULL, *keys_out = NULL, *packets_out = NULL, *octets_out = NULL, *flags_out = NULL;
     Slot *table = NULL;
-    uint32_t *first = NULL; /* group -> its first row */
-    if (held < 4) goto done;
-    Py_buffer *keys = &buffers[0], *packets = &buffers[1], *octets = &buffers[2], *flags = &buffers[3];
-    Py_ssize_t n = keys->len / width;
-    if (keys->len % width || packets->len != n * 8 || octets->len != n * 8 || flags->len != n * 2) {
-        PyErr_SetString(PyExc_ValueError, "keys, packets, octets and flags must describe the same rows");
+    const unsigned char **first = NULL; /* group -> its first key */
+    int kept = -1;
+    if (buffers == NULL || parts == NULL) {
+        PyErr_NoMemory();
         goto done;
+    }
+    for (Py_ssize_t p = 0; p < nparts; p++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(sequence, p);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 4) {
+            PyErr_SetString(PyExc_TypeError, "each part must be a (keys, packets, octets, flags) tuple");
+            goto done;
+        }
+        for (int column = 0; column < 4; column++, held++)
+            if (PyObject_GetBuffer(PyTuple_GET_ITEM(item, column), &buffers[held], PyBUF_C_CONTIGUOUS) < 0) goto done;
+        Py_buffer *b = &buffers[4 * p];
+        Py_ssize_t rows = b[0].len / width;
+        if (b[0].len % width || b[1].len != rows * 8 || b[2].len != rows * 8 || b[3].len != rows * 2) {
+            PyErr_SetString(PyExc_ValueError, "keys, packets, octets and flags must describe the same rows");
+            goto done;
+        }
+        parts[p] = (Part){b[0].buf, b[1].buf, b[2].buf, b[3].buf, rows};
+        n += rows;
     }
     if (n >= (Py_ssize_t)UINT32_MAX) {
         PyErr_SetString(PyExc_OverflowError, "too many rows to aggregate at once");
@@ -701,7 +774,8 @@ static PyObject *py_aggregate(PyObject *self, PyObject *const *args, Py_ssize_t 
     }
     size_t capacity = 16;
     while (capacity < (size_t)n * 2) capacity <<= 1;
-    if (scratch_for((size_t)n + 1, capacity, &table, &first) < 0) {
+    kept = scratch_for((size_t)n, capacity, &table, &first);
+    if (kept < 0) {
         PyErr_NoMemory();
         goto done;
     }
@@ -713,63 +787,34 @@ static PyObject *py_aggregate(PyObject *self, PyObject *const *args, Py_ssize_t 
     uint64_t *sum_packets = (uint64_t *)PyByteArray_AS_STRING(packets_out);
     uint64_t *sum_octets = (uint64_t *)PyByteArray_AS_STRING(octets_out);
     uint16_t *or_flags = (uint16_t *)PyByteArray_AS_STRING(flags_out);
+    Py_ssize_t groups;
+    Py_BEGIN_ALLOW_THREADS;
     memset(table, 0, capacity * sizeof(Slot));
-    const unsigned char *key_bytes = (const unsigned char *)keys->buf;
-    const uint64_t *in_packets = (const uint64_t *)packets->buf, *in_octets = (const uint64_t *)octets->buf;
-    const uint16_t *in_flags = (const uint16_t *)flags->buf;
-    Py_ssize_t groups = 0;
-    for (Py_ssize_t row = 0; row < n; row++) {
-        if (row + PREFETCH_AHEAD < n) {
-            uint64_t ahead = mix_key(key_bytes + (row + PREFETCH_AHEAD) * width, width);
-            __builtin_prefetch(&table[(size_t)ahead & (capacity - 1)]);
-        }
-        const unsigned char *key = key_bytes + row * width;
-        uint64_t hash = mix_key(key, width);
-        size_t slot = (size_t)hash & (capacity - 1);
-        uint32_t check = (uint32_t)(hash >> 32);
-        Py_ssize_t group;
-        for (;;) {
-            Slot *entry = &table[slot];
-            if (entry->group == 0) { /* a new key */
-                group = groups++;
-                entry->group = (uint32_t)(group + 1);
-                entry->check = check;
-                first[group] = (uint32_t)row;
-                sum_packets[group] = in_packets[row];
-                sum_octets[group] = in_octets[row];
-                or_flags[group] = in_flags[row];
-                break;
-            }
-            if (entry->check == check &&
-                memcmp(key_bytes + (Py_ssize_t)first[entry->group - 1] * width, key, (size_t)width) == 0) {
-                group = (Py_ssize_t)entry->group - 1;
-                sum_packets[group] += in_packets[row];
-                sum_octets[group] += in_octets[row];
-                or_flags[group] |= in_flags[row];
-                break;
-            }
-            slot = (slot + 1) & (capacity - 1);
-        }
-    }
+    groups = hash_parts(parts, nparts, width, table, capacity, first, sum_packets, sum_octets, or_flags);
+    Py_END_ALLOW_THREADS;
     if (PyByteArray_Resize(packets_out, groups * 8) < 0 || PyByteArray_Resize(octets_out, groups * 8) < 0 ||
         PyByteArray_Resize(flags_out, groups * 2) < 0)
         goto done;
     keys_out = PyByteArray_FromStringAndSize(NULL, groups * width);
     if (keys_out == NULL) goto done;
     char *out = PyByteArray_AS_STRING(keys_out);
-    for (Py_ssize_t group = 0; group < groups; group++)
-        memcpy(out + group * width, key_bytes + (Py_ssize_t)first[group] * width, (size_t)width);
+    for (Py_ssize_t group = 0; group < groups; group++) memcpy(out + group * width, first[group], (size_t)width);
     result = PyTuple_Pack(4, keys_out, packets_out, octets_out, flags_out);
 done:
     Py_XDECREF(keys_out);
     Py_XDECREF(packets_out);
     Py_XDECREF(octets_out);
     Py_XDECREF(flags_out);
-    if (table != NULL && table != scratch_table) {
-        PyMem_Free(table);
-        PyMem_Free(first);
+    if (kept == 1) {
+        PyThread_release_lock(scratch_lock);
+    } else if (kept == 0) {
+        PyMem_RawFree(table);
+        PyMem_RawFree(first);
     }
-    for (int i = 0; i < held; i++) PyBuffer_Release(&buffers[i]);
+    for (Py_ssize_t i = 0; i < held; i++) PyBuffer_Release(&buffers[i]);
+    PyMem_Free(buffers);
+    PyMem_Free(parts);
+    Py_DECREF(sequence);
     return result;
 }
 
@@ -914,5 +959,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
         !str_sequence || !str_check || !str_account || !str_templates || !str_ctx_stream || !str_ctx_export ||
         !str_ctx_uptime || !str_ctx_rate || !str_streams || !str_stream_slots)
         return NULL;
+    scratch_lock = PyThread_allocate_lock();
+    if (scratch_lock == NULL) return PyErr_NoMemory();
     return PyModule_Create(&module);
 }

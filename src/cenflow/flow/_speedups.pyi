@@ -1,5 +1,6 @@
 """Type stub of the C extension `cenflow.flow._speedups` (see _speedups.c)."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from typing_extensions import Buffer
@@ -22,6 +23,6 @@ def decode_run(
     datagrams: list[Any], first: int, now: float, registry: object, lifetime: float, sink: object, /
 ) -> tuple[int, int, int, int, int, tuple[Any, ...] | None]: ...
 def aggregate(
-    keys: Buffer, packets: Buffer, octets: Buffer, flags: Buffer, width: int, /
+    parts: Sequence[tuple[Buffer, Buffer, Buffer, Buffer]], width: int, /
 ) -> tuple[bytearray, bytearray, bytearray, bytearray]: ...
 def drain_udp(fd: int, max_count: int, received: float, out: list[tuple[bytes, str, int, float]], /) -> int: ...

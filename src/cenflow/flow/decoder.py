@@ -141,10 +141,11 @@ class FlowDecoder:
 
     # -- public ------------------------------------------------------------------------------
 
-    def decode(self, datagrams: Iterable[Datagram], now: float | None = None) -> DecodedBatch:
-        """Decode a batch of datagrams into flow columns (fast path)."""
+    def decode(self, datagrams: Iterable[Datagram], now: float | None = None, *, options: bool = True) -> DecodedBatch:
+        """Decode a batch of datagrams into flow columns (fast path); ``options=False`` leaves
+        the batch's ``options`` empty (options records still count and take effect)."""
         now = self._clock() if now is None else now
-        sink = ColumnSink()
+        sink = ColumnSink(keep_options=options)
         if self._native is not None:
             self._decode_native(datagrams if isinstance(datagrams, list) else list(datagrams), now, sink)
         else:
@@ -153,7 +154,7 @@ class FlowDecoder:
         self._housekeeping(now)
         flows = sink.build()
         self.counters.flow_records += len(flows)
-        self.counters.options_records += len(sink.options)
+        self.counters.options_records += sink.options_seen
         return DecodedBatch(flows, sink.options)
 
     def _decode_native(self, datagrams: list[Datagram], now: float, sink: ColumnSink) -> None:

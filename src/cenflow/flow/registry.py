@@ -117,14 +117,21 @@ class TemplateRegistry:
     ) -> ActiveTemplate | None:
         """Register a (re)announced template; return it if it is new or changed, else None."""
         current = stream.templates.get(template_id)
-        key = TemplateKey(stream.exporter, stream.port, stream.version, stream.domain, template_id)
-        template = Template(key, kind, fields, scope_count, now)
-        if current is not None and current.template.same_definition(template):
+        # Exporters re-announce unchanged templates all the time (softflowd: every 16 packets):
+        # compared before building anything.
+        if (
+            current is not None
+            and current.template.kind is kind
+            and current.template.fields == fields
+            and current.template.scope_field_count == scope_count
+        ):
             current.last_seen = now
             if now - current.persisted_at > self.template_lifetime / 4:
                 self._persist(dataclasses.replace(current.template, last_seen=now))
                 current.persisted_at = now
             return None
+        key = TemplateKey(stream.exporter, stream.port, stream.version, stream.domain, template_id)
+        template = Template(key, kind, fields, scope_count, now)
         if current is None:
             if self.counters.templates_active >= self.max_templates:
                 self.counters.templates_rejected += 1

@@ -104,11 +104,19 @@ class SequenceState:
         held data sets of unknown templates so its record count is unknown.
         """
         lost = 0
-        if self.last_seq is not None:
-            lost = self._lost(seq, units)
+        last, last_units = self.last_seq, self.last_units
+        if last is not None:
+            if self.version != 10:
+                # v5/v9, called for every datagram: the RFC rule, inlined (`_lost` is the reference).
+                if last_units is not None:
+                    ahead = (seq - last - last_units) % WRAP
+                    lost = ahead if ahead < HALF else 0
+            else:
+                lost = self._lost(seq, units)
         self.last_seq = seq
         self.last_units = units
-        self.last_export_ms = max(self.last_export_ms, export_ms)
+        if export_ms > self.last_export_ms:
+            self.last_export_ms = export_ms
         if uptime_ms >= 0:
             self.last_uptime_ms = uptime_ms
             self.last_boot_ms = export_ms - uptime_ms

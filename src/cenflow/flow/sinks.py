@@ -111,7 +111,7 @@ def _per_record(values: npt.NDArray[Any], stream: npt.NDArray[np.intp], single: 
 
 
 class ColumnSink:
-    def __init__(self) -> None:
+    def __init__(self, *, keep_options: bool = True) -> None:
         # Layout -> its sets (layouts compare by identity; the C gatherer looks them up here).
         self.groups: dict[RecordLayout, _Group] = {}
         # Per message context, as columns: stream slot, export time, sysUptime, header rate.
@@ -122,17 +122,23 @@ class ColumnSink:
         self.streams: list[ExporterStream] = []
         self._stream_slots: dict[int, int] = {}  # id(stream) -> index in `streams`
         self.options: list[OptionsRecord] = []
-        self._marks = (0, 0)
+        # Without keep_options, options records are only counted: rendering each into names and
+        # values cost more than decoding a data record, for a caller (the collector) that
+        # reads nothing of them.  Their effects (sampling rates, boot time) apply either way.
+        self.keep_options = keep_options
+        self.options_seen = 0
+        self._marks = (0, 0, 0)
 
     def begin(self) -> None:
-        self._marks = (len(self.ctx_stream), len(self.options))
+        self._marks = (len(self.ctx_stream), len(self.options), self.options_seen)
 
     def rollback(self) -> None:
-        contexts, options = self._marks
+        contexts, options, seen = self._marks
         for group in self.groups.values():
             group.drop_from(contexts)
         del self.ctx_stream[contexts:], self.ctx_export[contexts:], self.ctx_uptime[contexts:]
         del self.ctx_rate[contexts:], self.options[options:]
+        self.options_seen = seen
 
     def context(self, stream: ExporterStream, export_ms: int, uptime_ms: int, header_rate: int) -> int:
         """Register one message's header values; data sets refer to them by the returned index."""
@@ -172,7 +178,9 @@ class ColumnSink:
             self.group(v5.LAYOUT).add(chunk, count, ctx, 0)
 
     def add_options(self, template: Template, raw: list[bytes], context: MessageContext) -> None:
-        self.options.append(options_record(template, raw, context))
+        self.options_seen += 1
+        if self.keep_options:
+            self.options.append(options_record(template, raw, context))
 
     def build(self) -> FlowBatch:
         groups = [group for group in self.groups.values() if group.sets]

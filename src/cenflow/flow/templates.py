@@ -64,13 +64,6 @@ class Template:
         """Bytes of the shortest possible record (a var-len field takes at least its length byte)."""
         return sum(1 if f.length == VARIABLE_LENGTH else f.length for f in self.fields)
 
-    def same_definition(self, other: Template) -> bool:
-        return (
-            self.kind == other.kind
-            and self.fields == other.fields
-            and self.scope_field_count == other.scope_field_count
-        )
-
     def to_json(self) -> dict[str, Any]:
         return {
             "exporter": self.key.exporter,

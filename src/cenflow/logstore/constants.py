@@ -55,3 +55,24 @@ def _build(value: str | int, kind: pa.DataType, count: int) -> pa.Array:
     elif kind == pa.int64() and isinstance(value, int) and not isinstance(value, bool):
         return pa.array(np.full(count, value, dtype=np.int64))
     return pa.repeat(pa.scalar(value, kind), count)
+
+
+_zeros = np.zeros(0, dtype=np.int32)
+
+
+def constant_dictionary(value: str, count: int) -> pa.DictionaryArray:
+    """``count`` copies of ``value`` as a one-entry dictionary array (what readers of the stored
+    file see is plain text: see ``cenflow.logstore.parquet_io``).
+
+    Building it costs a slice of a kept array of zero indices, and Parquet writes it without
+    hashing every value; the plain array of `constant_array` is hashed row by row.
+    """
+    global _zeros
+    zeros = _zeros
+    if zeros.shape[0] < count:
+        with _lock:
+            if _zeros.shape[0] < count:
+                _zeros = np.zeros(max(count, 2 * _zeros.shape[0]), dtype=np.int32)
+            zeros = _zeros
+    indices = pa.array(zeros[:count])  # zero-copy view: numpy arrays are not written to here
+    return pa.DictionaryArray.from_arrays(indices, pa.array([value], pa.string()), safe=False)

@@ -17,7 +17,9 @@ Bookkeeping columns (never null):
   of an append (see :mod:`cenflow.logstore.writer`).
 
 Integers that fit 32 bits (ports, protocol, TCP flags) are ``int32``; counters and times are
-``int64``; text is ``string`` (UTF-8).  No unsigned types: Spark and Trino have none.
+``int64``; text is ``string`` (UTF-8).  No unsigned types: Spark and Trino have none.  A writer
+may hand text as a dictionary of strings (the collector does, for ids and enumerations): it is
+stored as Parquet text all the same, and read back as ``string``.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from cenflow.logstore.constants import constant_array
+from cenflow.logstore.constants import constant_dictionary
 from cenflow.logstore.errors import InvalidRecords
 
 FLOW_LOG_ID = "flow-log-id"
@@ -103,10 +105,16 @@ def conform_records(records: pa.Table, writer_id: str) -> pa.Table:
     fields: list[pa.Field] = []
     for name in records.column_names:
         field = STORED_SCHEMA.field(name)
-        columns.append(_cast(records.column(name), field))
+        column = records.column(name)
+        if _is_text_dictionary(column.type, field.type):
+            field = field.with_type(column.type)  # kept encoded: what the file stores is text
+        else:
+            column = _cast(column, field)
+        columns.append(column)
         fields.append(field)
-    writer_column = constant_array(writer_id, pa.string(), records.num_rows)
-    table = pa.Table.from_arrays([*columns, writer_column], schema=pa.schema([*fields, STORED_SCHEMA.field(WRITER_ID)]))
+    writer_column = constant_dictionary(writer_id, records.num_rows)
+    writer_field = STORED_SCHEMA.field(WRITER_ID).with_type(writer_column.type)
+    table = pa.Table.from_arrays([*columns, writer_column], schema=pa.schema([*fields, writer_field]))
     for name in (FLOW_LOG_ID, WINDOW_START):
         if table.column(name).null_count:
             raise InvalidRecords(f"{name!r} must not be null")
@@ -114,6 +122,10 @@ def conform_records(records: pa.Table, writer_id: str) -> pa.Table:
         if name in table.column_names:
             _check_enumeration(table.column(name), name, allowed)
     return table
+
+
+def _is_text_dictionary(kind: pa.DataType, stored: pa.DataType) -> bool:
+    return bool(pa.types.is_dictionary(kind) and stored == pa.string() and kind.value_type == pa.string())
 
 
 def _cast(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
@@ -127,7 +139,12 @@ def _cast(column: pa.ChunkedArray, field: pa.Field) -> pa.ChunkedArray:
 
 
 def _check_enumeration(column: pa.ChunkedArray, name: str, allowed: tuple[str, ...]) -> None:
-    valid = pc.or_(pc.is_null(column), pc.is_in(column, value_set=pa.array(allowed, pa.string())))
+    value_set = pa.array(allowed, pa.string())
+    if pa.types.is_dictionary(column.type) and all(
+        pc.all(pc.is_in(chunk.dictionary, value_set=value_set)).as_py() for chunk in column.chunks
+    ):
+        return  # every value a row can take is allowed (nulls are indices' nulls): no row scan
+    valid = pc.or_(pc.is_null(column), pc.is_in(column, value_set=value_set))
     if not pc.all(valid).as_py():
         bad = pc.filter(column, pc.invert(valid)).unique().to_pylist()[:5]
         raise InvalidRecords(f"field {name!r} has values {bad}; allowed: {list(allowed)}")

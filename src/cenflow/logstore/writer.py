@@ -118,6 +118,10 @@ def split_by_window(table: pa.Table, writer_id: str) -> list[tuple[WindowKey, pa
             raise InvalidRecords("'window-start' must be unix seconds after 1970")
         flow_log_id = table.column(FLOW_LOG_ID)[0].as_py()
         return [(WindowKey(check_id(flow_log_id, "flow log id"), window_start, writer_id), table)]
+    flow_field = table.schema.field(FLOW_LOG_ID)
+    if pa.types.is_dictionary(flow_field.type):  # Arrow sorts tables by plain keys only
+        plain = table.column(FLOW_LOG_ID).cast(pa.string())
+        table = table.set_column(table.schema.get_field_index(FLOW_LOG_ID), flow_field.with_type(pa.string()), plain)
     table = table.sort_by([(FLOW_LOG_ID, "ascending"), (WINDOW_START, "ascending")]).combine_chunks()
     flows = pc.dictionary_encode(table.column(FLOW_LOG_ID)).combine_chunks()
     flow_codes = flows.indices.to_numpy(zero_copy_only=False)
@@ -141,8 +145,21 @@ def _single_window(table: pa.Table) -> bool:
     windows = pc.min_max(table.column(WINDOW_START))
     if windows["min"].as_py() != windows["max"].as_py():
         return False
-    flows = table.column(FLOW_LOG_ID)
+    flows = _used_values(table.column(FLOW_LOG_ID))
     return bool(pc.all(pc.equal(flows, flows[0])).as_py())
+
+
+def _used_values(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """``column``, or for a dictionary column the dictionary entries its rows use (a collector's
+    flow log id: one entry, no pass over the rows)."""
+    if not pa.types.is_dictionary(column.type):
+        return column
+    used = [
+        chunk.dictionary if len(chunk.dictionary) == 1 else chunk.dictionary.take(pc.unique(chunk.indices))
+        for chunk in column.chunks
+        if len(chunk)
+    ]
+    return pa.chunked_array(used, column.type.value_type)
 
 
 def _prepare(store: StoreDir, windows: Sequence[tuple[WindowKey, pa.Table]], *, durable: bool) -> _Plan:
