@@ -15,8 +15,15 @@ from cenflow.flow.speedups import NATIVE
 SIZES = [0, 1, 24, 1400, 9000, 65507, 2, 65507, 300]
 
 
-@pytest.fixture
-def udp() -> Iterator[tuple[UdpReceiver, list[socket.socket]]]:
+@pytest.fixture(params=["native", "python"])
+def udp(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[UdpReceiver, list[socket.socket]]]:
+    """A receiver and two connected senders; every test runs on the C drain and on the Python loop."""
+    if request.param == "native":
+        assert NATIVE is not None
+    else:
+        monkeypatch.setattr(receiver_module, "NATIVE", None)
     receiver = UdpReceiver("127.0.0.1", 0, buffer_bytes=8 << 20)
     senders = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
     for sender in senders:
@@ -39,14 +46,7 @@ def _send(senders: list[socket.socket], rounds: int = 1) -> list[tuple[bytes, st
     return sent
 
 
-@pytest.mark.parametrize("native", [True, False])
-def test_a_batch_is_every_queued_datagram_in_order(
-    udp: tuple[UdpReceiver, list[socket.socket]], native: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if native:
-        assert NATIVE is not None
-    else:
-        monkeypatch.setattr(receiver_module, "NATIVE", None)
+def test_a_batch_is_every_queued_datagram_in_order(udp: tuple[UdpReceiver, list[socket.socket]]) -> None:
     receiver, senders = udp
     sent = _send(senders, rounds=8)  # 72 datagrams: more than one recvmmsg chunk
     batch = receiver.receive(512, 1.0)
@@ -55,12 +55,7 @@ def test_a_batch_is_every_queued_datagram_in_order(
     assert receiver.receive(512, 0.01) == []
 
 
-@pytest.mark.parametrize("native", [True, False])
-def test_a_batch_stops_at_max_count(
-    udp: tuple[UdpReceiver, list[socket.socket]], native: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if not native:
-        monkeypatch.setattr(receiver_module, "NATIVE", None)
+def test_a_batch_stops_at_max_count(udp: tuple[UdpReceiver, list[socket.socket]]) -> None:
     receiver, senders = udp
     sent = _send(senders)
     got = []
@@ -98,12 +93,7 @@ class _SendWhilePolling:
         return result
 
 
-@pytest.mark.parametrize("native", [True, False])
-def test_a_lingering_batch_takes_what_arrives_meanwhile(
-    udp: tuple[UdpReceiver, list[socket.socket]], native: bool, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if not native:
-        monkeypatch.setattr(receiver_module, "NATIVE", None)
+def test_a_lingering_batch_takes_what_arrives_meanwhile(udp: tuple[UdpReceiver, list[socket.socket]]) -> None:
     receiver, senders = udp
     first = _send(senders)
     waiting = _SendWhilePolling(receiver._poller, lambda: _send(senders, rounds=2))
