@@ -816,12 +816,14 @@ def role_cenflow(args: argparse.Namespace) -> int:
     from prometheus_client import REGISTRY
 
     from cenflow.cli.state import open_database
+    from cenflow.collector.heap import DEFAULT_RETAIN_MIB, retain_freed_memory
     from cenflow.collector.receiver import UdpReceiver
     from cenflow.collector.runner import CollectorThread
     from cenflow.collector.service import Collector, CollectorSettings
     from cenflow.observability import configure_logging
 
     configure_logging("warning", "json")
+    retain_freed_memory(DEFAULT_RETAIN_MIB << 20)
     database = open_database(Path(args.data_dir), None)
     settings = CollectorSettings(data_dir=Path(args.data_dir), collector_id=args.collector_id, spool=args.spool)
     collector = Collector(settings, database)

@@ -66,10 +66,16 @@ def main() -> int:
     parser.add_argument("--cpu", type=int, default=0, help="pin the process to this CPU, as the loopback bench does")
     parser.add_argument("--inline-writes", action="store_true", help="write windows in the calling thread")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions")
+    parser.add_argument(
+        "--heap-retain", type=int, default=256, metavar="MIB", help="as `cenflow collector --heap-retain` (0: glibc's)"
+    )
     args = parser.parse_args()
     os.sched_setaffinity(0, {args.cpu})  # every thread on one core: CPU per record bounds the rate
 
     from cenflow.cli.state import open_database
+    from cenflow.collector.heap import retain_freed_memory
+
+    retain_freed_memory(args.heap_retain << 20)
     from cenflow.collector.service import Collector, CollectorSettings
 
     args.workdir.mkdir(parents=True, exist_ok=True)

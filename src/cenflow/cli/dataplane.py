@@ -38,6 +38,7 @@ def collector_command(
     flow_lateness: float,
     spool: bool,
     collector_id: str,
+    heap_retain: int,
     reuse_port: bool,
     data_dir: Path,
     database_url: str | None,
@@ -50,11 +51,13 @@ def collector_command(
     `cenflow serve`, and writes records into the flow logs' logstores.  SIGINT/SIGTERM stop it
     gracefully: every open capture window is written first.
     """
+    from cenflow.collector.heap import retain_freed_memory
     from cenflow.collector.receiver import UdpReceiver
     from cenflow.collector.runner import CollectorThread
     from cenflow.collector.service import Collector, CollectorSettings
 
     configure_logging(log_level, log_format)
+    retain_freed_memory(heap_retain << 20)
     database = open_database(data_dir, database_url)
     settings = CollectorSettings(data_dir=data_dir, collector_id=collector_id, lateness=flow_lateness, spool=spool)
     thread = CollectorThread(Collector(settings, database), UdpReceiver(host, flow_port, reuse_port=reuse_port))

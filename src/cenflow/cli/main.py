@@ -168,6 +168,7 @@ def serve(
     flow_lateness: float,
     spool: bool,
     collector_id: str,
+    heap_retain: int,
     run_collector: bool,
     log_level: str,
     log_format: str,
@@ -181,8 +182,11 @@ def serve(
     import uvicorn
 
     from cenflow.app import build_runtime, create_app
+    from cenflow.collector.heap import retain_freed_memory
 
     configure_logging(log_level, log_format)
+    if run_collector:
+        retain_freed_memory(heap_retain << 20)
     settings = Settings(
         data_dir=data_dir,
         host=host,

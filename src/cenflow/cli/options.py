@@ -8,6 +8,8 @@ from typing import Any, TypeVar
 
 import click
 
+from cenflow.collector.heap import DEFAULT_RETAIN_MIB
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -93,6 +95,18 @@ def collector_options(func: F) -> F:
             show_default=True,
             help="Stable name of this collector: its state directory and the writer id of its records. "
             "Give each collector process its own.",
+        ),
+        click.option(
+            "--heap-retain",
+            envvar="CENFLOW_HEAP_RETAIN",
+            show_envvar=True,
+            type=click.IntRange(0, 2047),
+            default=DEFAULT_RETAIN_MIB,
+            show_default=True,
+            metavar="MIB",
+            help="MiB of freed memory a collecting process keeps for reuse instead of returning it to "
+            "the kernel at once (glibc malloc settings: ~15 % less CPU per record; the process may stay "
+            "that much larger after a burst). 0 keeps the C library's defaults.",
         ),
     ]
     for option in reversed(options):
