@@ -823,7 +823,7 @@ def role_cenflow(args: argparse.Namespace) -> int:
     from cenflow.observability import configure_logging
 
     configure_logging("warning", "json")
-    retain_freed_memory(DEFAULT_RETAIN_MIB << 20)
+    retain_freed_memory(int(os.environ.get("CENFLOW_HEAP_RETAIN", DEFAULT_RETAIN_MIB)) << 20)  # as the CLI reads it
     database = open_database(Path(args.data_dir), None)
     settings = CollectorSettings(data_dir=Path(args.data_dir), collector_id=args.collector_id, spool=args.spool)
     collector = Collector(settings, database)

@@ -94,3 +94,20 @@ def test_two_flow_logs_in_one_window_of_an_encoded_column_are_two_windows(store:
 
     assert [key.flow_log_id for key in result.keys] == ["flowlog-a", "flowlog-b"]
     assert len(data_files(store)) == 2
+
+
+def test_row_groups_carry_ranges_for_the_columns_reads_filter_on(store: LogStore) -> None:
+    """Time, flow log, attachment and the numbers keep min/max (DuckDB skips row groups by them);
+    text every file of a logstore shares does not (they would prune nothing)."""
+    store.append(PROJECT, LOGSTORE, _as_the_collector_hands_it(window(DAY, 5, fields=CEN_FIELD_NAMES)))
+    (path,) = data_files(store)
+    group = pq.read_metadata(path).row_group(0)
+    has_range = {
+        group.column(i).path_in_schema: bool(group.column(i).statistics and group.column(i).statistics.has_min_max)
+        for i in range(group.num_columns)
+    }
+
+    pruning = ("window-start", "start", "end", "flow-log-id", "attachment-id", "srcport", "dstport", "protocol")
+    assert all(has_range[name] for name in (*pruning, "packets", "bytes")), has_range
+    shared = ("account-id", "cen-id", "tr-id", "src-region-id", "dst-region-id", "log-status", "srcaddr", "dstaddr")
+    assert not any(has_range[name] for name in shared), has_range
