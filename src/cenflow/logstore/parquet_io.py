@@ -61,6 +61,10 @@ NO_STATISTICS = frozenset(
 # still close at Arrow's default page size, checked after each call, so they hold at most one
 # call's values more than with the default.
 WRITE_BATCH_ROWS = 65_536
+# Data pages in the version 2 format, which keeps the levels outside the compressed values instead
+# of copying both into one buffer first: 6-8 % of a window's write.  Readers: the same as for the
+# delta encoding above (DuckDB, pyarrow, Trino, Spark 3.3+).
+DATA_PAGE_VERSION = "2.0"
 
 
 def _options(schema: pa.Schema) -> dict[str, Any]:
@@ -72,6 +76,7 @@ def _options(schema: pa.Schema) -> dict[str, Any]:
         "write_statistics": [name for name in names if name not in NO_STATISTICS],
         "store_schema": False,
         "write_batch_size": WRITE_BATCH_ROWS,
+        "data_page_version": DATA_PAGE_VERSION,
     }
 
 
