@@ -1,9 +1,12 @@
 """The C fast path (`cenflow.flow._speedups`) against the Python reference.
 
 A decoder with ``native=True`` must give exactly what one with ``native=False`` gives (every
-column of every batch, every counter, every options record) on real-device samples, softflowd
-exports and mangled datagrams, in batches of any size; and the C functions must reject bad
-arguments instead of reading outside their buffers.
+column of every batch, every counter, every options record, and the state it keeps: templates
+with their refresh times, sampling rates, boot times, sequence state) on real-device samples,
+softflowd exports and mangled datagrams, in batches of any size, with options records kept
+(options data left to Python) or not (options data decoded in C); and the C functions must
+reject bad arguments instead of reading outside their buffers.  The template re-announcements
+that C refreshes itself are covered in tests/flow/test_speedups_templates.py.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from hypothesis import strategies as st
 
 from cenflow.flow import COLUMNS, Datagram, DecodedBatch, DecoderConfig, FlowDecoder, address_text
 from cenflow.flow.speedups import NATIVE
+from cenflow.flow.template_store import TemplateStore
 from tests.flow.samples import VENDORS, require_testdata, softflowd_datagrams, split_messages
 from tests.flow.test_fuzz import corpus, mutated
 
@@ -33,11 +37,14 @@ def test_the_extension_is_built() -> None:
     assert NATIVE is not None
 
 
-def _pair(config: DecoderConfig | None = None) -> tuple[FlowDecoder, FlowDecoder]:
+def _pair(
+    config: DecoderConfig | None = None, stores: tuple[TemplateStore, TemplateStore] | None = None
+) -> tuple[FlowDecoder, FlowDecoder]:
     base = config or DecoderConfig()
+    native_store, python_store = stores or (None, None)
     return (
-        FlowDecoder(config=DecoderConfig(**{**_fields(base), "native": True})),
-        FlowDecoder(config=DecoderConfig(**{**_fields(base), "native": False})),
+        FlowDecoder(native_store, DecoderConfig(**{**_fields(base), "native": True})),
+        FlowDecoder(python_store, DecoderConfig(**{**_fields(base), "native": False})),
     )
 
 
@@ -54,19 +61,55 @@ def _assert_same(native: DecodedBatch, python: DecodedBatch) -> None:
     assert native.options == python.options
 
 
-def _run_both(datagrams: list[Datagram], batch: int, config: DecoderConfig | None = None) -> int:
-    """Decode in batches with both paths, comparing every batch and the counters; returns records."""
-    native, python = _pair(config)
+def decoder_state(decoder: FlowDecoder) -> list[tuple[Any, ...]]:
+    """Everything a decoder remembers between datagrams, comparable with ==: per stream (in LRU
+    order) its templates (definition, last_seen, persisted_at, the wire bytes kept for C), sampling
+    rates, boot time, last_seen and sequence state."""
+    return [
+        (
+            key,
+            [(tid, a.template, a.last_seen, a.persisted_at, a.wire) for tid, a in stream.templates.items()],
+            stream.default_rate,
+            list(stream.sampler_rates.items()),
+            stream.boot_ms,
+            stream.last_seen,
+            stream.sequence,
+        )
+        for key, stream in decoder.registry.streams.items()
+    ]
+
+
+def assert_same_decoders(native: FlowDecoder, python: FlowDecoder) -> None:
+    assert native.counters == python.counters
+    assert decoder_state(native) == decoder_state(python)
+
+
+def run_both(
+    datagrams: list[Datagram],
+    batch: int,
+    config: DecoderConfig | None = None,
+    *,
+    options: bool = True,
+    step: float = 1.0,
+    stores: tuple[TemplateStore, TemplateStore] | None = None,
+) -> int:
+    """Decode in batches with both paths, comparing every batch, the counters and the decoders'
+    state; returns records.  The clock moves on `step` seconds per datagram, so expiry, store
+    refreshes and pending ages are exercised alike."""
+    native, python = _pair(config, stores)
     records = 0
     for i in range(0, len(datagrams), batch):
         chunk = datagrams[i : i + batch]
-        now = NOW + i  # moves on, so expiry and pending ages are exercised alike
-        left, right = native.decode(chunk, now=now), python.decode(chunk, now=now)
+        now = NOW + i * step
+        left, right = native.decode(chunk, now=now, options=options), python.decode(chunk, now=now, options=options)
         _assert_same(left, right)
         records += len(left.flows)
-        assert native.counters == python.counters
-    assert [t.key for t in native.templates()] == [t.key for t in python.templates()]
+        assert_same_decoders(native, python)
+    assert native.templates() == python.templates()
     return records
+
+
+_run_both = run_both
 
 
 def _vendor_stream() -> list[Datagram]:
@@ -78,16 +121,18 @@ def _vendor_stream() -> list[Datagram]:
     ]
 
 
+@pytest.mark.parametrize("options", [True, False])
 @pytest.mark.parametrize("batch", [1, 5, 512])
-def test_vendor_samples_decode_identically(batch: int) -> None:
-    assert _run_both(_vendor_stream(), batch) > 0
+def test_vendor_samples_decode_identically(batch: int, options: bool) -> None:
+    assert _run_both(_vendor_stream(), batch, options=options) > 0
 
 
+@pytest.mark.parametrize("options", [True, False])
 @pytest.mark.parametrize("version", ["v5", "v9", "ipfix"])
 @pytest.mark.parametrize("batch", [1, 16, 512])
-def test_softflowd_exports_decode_identically(version: str, batch: int) -> None:
+def test_softflowd_exports_decode_identically(version: str, batch: int, options: bool) -> None:
     datagrams = list(softflowd_datagrams(version)) * 3  # repeated: late datagrams and refreshes
-    assert _run_both(datagrams, batch) > 0
+    assert _run_both(datagrams, batch, options=options) > 0
 
 
 def _restarted_v9(datagrams: list[Datagram]) -> list[Datagram]:
@@ -102,18 +147,20 @@ def _restarted_v9(datagrams: list[Datagram]) -> list[Datagram]:
     return out
 
 
+@pytest.mark.parametrize("options", [True, False])
 @pytest.mark.parametrize("batch", [1, 7, 512])
-def test_exporter_restarts_decode_identically(batch: int) -> None:
+def test_exporter_restarts_decode_identically(batch: int, options: bool) -> None:
     datagrams = list(softflowd_datagrams("v9"))
     native, _ = _pair()
     stream = datagrams + _restarted_v9(datagrams)
-    assert _run_both(stream, batch) > 0
+    assert _run_both(stream, batch, options=options) > 0
     native.decode(stream, now=NOW)
     assert native.counters.exporter_restarts == 1
 
 
+@pytest.mark.parametrize("options", [True, False])
 @pytest.mark.parametrize("batch", [1, 9, 512])
-def test_interleaved_exporters_decode_identically(batch: int) -> None:
+def test_interleaved_exporters_decode_identically(batch: int, options: bool) -> None:
     """Several streams in one batch: the C loop switches streams (and sink slots) per datagram."""
     sources = [
         [Datagram(d.payload, exporter, port) for d in softflowd_datagrams(version)]
@@ -124,7 +171,7 @@ def test_interleaved_exporters_decode_identically(batch: int) -> None:
         ]
     ]
     interleaved = [d for group in zip(*sources, strict=False) for d in group]
-    assert _run_both(interleaved + [d for source in sources for d in source], batch) > 0
+    assert _run_both(interleaved + [d for source in sources for d in source], batch, options=options) > 0
 
 
 def test_decode_accepts_any_iterable() -> None:
@@ -134,15 +181,17 @@ def test_decode_accepts_any_iterable() -> None:
     assert native.counters == python.counters
 
 
-def test_expired_templates_are_left_to_the_registry() -> None:
+@pytest.mark.parametrize("options", [True, False])
+def test_expired_templates_are_left_to_the_registry(options: bool) -> None:
     """Data arriving after its template's lifetime is a miss in both paths, counted alike."""
     datagrams = list(softflowd_datagrams("v9"))
     config = DecoderConfig(template_lifetime=3.0)
     native, python = _pair(config)
     for step, datagram in enumerate(datagrams):
         now = NOW + 2.0 * step  # every other datagram finds its template expired
-        _assert_same(native.decode([datagram], now=now), python.decode([datagram], now=now))
-    assert native.counters == python.counters
+        left = native.decode([datagram], now=now, options=options)
+        _assert_same(left, python.decode([datagram], now=now, options=options))
+    assert_same_decoders(native, python)
     assert native.counters.templates_expired > 0
 
 
@@ -190,14 +239,19 @@ def _layouts(decoder: FlowDecoder) -> list[Any]:
     real=st.lists(st.sampled_from(corpus()), max_size=6),
     payloads=st.lists(mutated(), min_size=1, max_size=8),
     batch=st.sampled_from([1, 3, 64]),
+    options=st.booleans(),
 )
-def test_mutated_datagrams_decode_identically(real: list[bytes], payloads: list[bytes], batch: int) -> None:
-    _run_both([Datagram(p, "192.0.2.97", 9995) for p in real + payloads], batch)
+def test_mutated_datagrams_decode_identically(
+    real: list[bytes], payloads: list[bytes], batch: int, options: bool
+) -> None:
+    _run_both([Datagram(p, "192.0.2.97", 9995) for p in real + payloads], batch, options=options)
 
 
-def test_many_mangled_softflowd_datagrams_decode_identically() -> None:
-    """Thousands of mangled data datagrams after valid templates: the C path meets damaged sets
-    of known templates far more often than random input does."""
+@pytest.mark.parametrize("options", [True, False])
+def test_many_mangled_softflowd_datagrams_decode_identically(options: bool) -> None:
+    """Thousands of mangled datagrams after valid templates: the C path meets damaged sets of
+    known templates, damaged re-announcements and damaged options data far more often than
+    random input does."""
     rng = random.Random(5)
     base = list(softflowd_datagrams("ipfix")) + list(softflowd_datagrams("v9"))
     datagrams = list(base)
@@ -212,7 +266,7 @@ def test_many_mangled_softflowd_datagrams_decode_identically() -> None:
             else:
                 del payload[at:]
         datagrams.append(Datagram(bytes(payload), base[0].exporter, base[0].port))
-    assert _run_both(datagrams, 64) > 0
+    assert _run_both(datagrams, 64, options=options) > 0
 
 
 @pytest.mark.parametrize(("start", "end"), [(-1, 10), (10, 5), (0, 10_000)])

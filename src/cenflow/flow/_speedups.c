@@ -1,10 +1,23 @@
 /* cenflow.flow._speedups: the per-datagram hot loops of the flow decoder, in C.
  *
- * The Python decoder (cenflow.flow.decoder / sinks / wire) is the reference.  Every function
- * here either produces exactly what the Python path would, or reports that it declines (and
- * then changes nothing), so the caller falls back to Python for that datagram.  It declines on
- * anything unusual: malformed framing, template or options-template sets, data of an unknown,
- * expired, variable-length or options template, a layout the batch has no group for yet.
+ * The Python decoder (cenflow.flow.decoder / sinks / wire / registry / records) is the
+ * reference.  Every function here either produces exactly what the Python path would, or reports
+ * that it declines (and then changes nothing), so the caller falls back to Python for that
+ * datagram.  A datagram is planned whole before anything changes (pass 1), then applied (pass 2).
+ *
+ * Beyond data sets of known fixed-length templates, decode_run takes the sets exporters repeat
+ * between them (softflowd re-announces every template every 16 datagrams, with its options data):
+ *   - a template or options template record byte-identical to the one that defined or last
+ *     refreshed the active template (ActiveTemplate.wire: set id + record bytes; equal bytes
+ *     parse to an equal definition) is refreshed as TemplateRegistry.learn would: last_seen = now
+ *     and one more template_records; when learn would also write the store (persisted_at older
+ *     than lifetime / 4) the datagram goes to Python;
+ *   - options data of a fixed-length options template, when the sink keeps no options records:
+ *     counted, and its effects (records.options_effects, located by ActiveTemplate.effects, see
+ *     records.effects_plan) applied to the stream as FlowDecoder._apply_options does.
+ * It declines on anything else: malformed framing or template records, a new or changed
+ * definition, withdrawals, data of an unknown, expired or variable-length template, options data
+ * when the sink keeps options records, a layout the batch has no group for yet.
  *
  * Every read is bounds-checked against the buffer: payloads are untrusted network input.
  */
@@ -23,7 +36,8 @@
 #define MIN_DATA_SET_ID 256
 #define MAX_SETS 1024 /* sets gathered per datagram; more (absurd for real exporters) declines */
 
-static PyObject *str_last_seen, *str_layout, *str_record_length, *str_records, *str_sets;
+static PyObject *str_last_seen, *str_layout, *str_record_length, *str_records, *str_sets, *str_wire,
+    *str_persisted_at, *str_effects, *str_default_rate, *str_sampler_rates, *str_boot_ms, *str_keep_options;
 
 static inline unsigned read_u16(const unsigned char *p) { return ((unsigned)p[0] << 8) | p[1]; }
 
@@ -81,6 +95,56 @@ typedef struct {
     int64_t template_id;
 } Pending;
 
+#define MAX_REFRESHES 64 /* template records refreshed per datagram; more declines */
+#define MAX_EFFECTS 64   /* options records with an effect per datagram; more declines */
+#define MAX_SAMPLERS 1024 /* decoder.MAX_SAMPLERS (tests/flow/test_speedups.py checks they agree) */
+#define MAX_RATE 0xFFFFFFFFull /* records.MAX_RATE */
+#define MAX_TIME_MS (1ull << 53) /* records.MAX_TIME_MS */
+/* records.EFFECT_ELEMENTS: samplerId, selectorId, samplingInterval, samplerRandomInterval,
+ * samplingPacketInterval, samplingPacketSpace, systemInitTimeMilliseconds. */
+enum { E_SAMPLER, E_SELECTOR, E_INTERVAL, E_RANDOM, E_PACKETS, E_SPACE, E_BOOT, N_EFFECT_ELEMENTS };
+
+/* What records.options_effects gives for one record, as decoder._apply_options uses it. */
+typedef struct {
+    uint64_t sampler; /* valid when has_sampler */
+    uint64_t rate;    /* 0: none */
+    int64_t boot_ms;  /* -1: none */
+    int has_sampler;
+} Effect;
+
+/* Everything one datagram's sets do, found before anything is changed (pass 1), so that
+ * declining leaves no trace and applying (pass 2) cannot fail on the input. */
+typedef struct {
+    Pending pending[MAX_SETS];
+    int npending;
+    PyObject *refreshed[MAX_REFRESHES]; /* active templates to refresh (new references) */
+    int nrefreshed;
+    Effect effects[MAX_EFFECTS]; /* options records with an effect, in wire order */
+    int neffects;
+    long long template_records; /* decoder counters.template_records */
+    long long options_records;  /* sink.options_seen */
+} Plan;
+
+typedef struct {
+    PyObject *templates; /* stream.templates */
+    PyObject *groups;    /* sink.groups */
+    double now, lifetime;
+    long version;
+    int templates_ok; /* refresh byte-identical (options) template re-announcements */
+    int options_ok;   /* options data of fixed-length templates (the sink keeps no records) */
+} PlanArgs;
+
+static void plan_init(Plan *plan) {
+    plan->npending = plan->nrefreshed = plan->neffects = 0;
+    plan->template_records = plan->options_records = 0;
+}
+
+/* Empties a plan (it may hold references). */
+static void plan_reset(Plan *plan) {
+    for (int i = 0; i < plan->nrefreshed; i++) Py_DECREF(plan->refreshed[i]);
+    plan_init(plan);
+}
+
 static int append_bytes(PyObject *target, const void *data, Py_ssize_t size) {
     if (!PyByteArray_Check(target)) {
         PyErr_SetString(PyExc_TypeError, "group buffers must be bytearrays");
@@ -92,42 +156,234 @@ static int append_bytes(PyObject *target, const void *data, Py_ssize_t size) {
     return 0;
 }
 
-/* The (set-level) record length of an ActiveTemplate usable here, or -1 to decline, -2 on error. */
-static Py_ssize_t usable_layout(PyObject *active, double now, double lifetime, PyObject **layout_out) {
-    PyObject *seen = PyObject_GetAttr(active, str_last_seen);
-    if (seen == NULL) return -2;
-    double last_seen = PyFloat_AsDouble(seen);
-    Py_DECREF(seen);
-    if (last_seen == -1.0 && PyErr_Occurred()) return -2;
-    if (now - last_seen > lifetime) return -1; /* expired: the registry must see it */
-    PyObject *layout = PyObject_GetAttr(active, str_layout);
-    if (layout == NULL) return -2;
-    if (layout == Py_None) {
-        Py_DECREF(layout);
-        return -1; /* variable-length or options template */
-    }
+static int get_double(PyObject *obj, PyObject *name, double *out) {
+    PyObject *value = PyObject_GetAttr(obj, name);
+    if (value == NULL) return -1;
+    *out = PyFloat_AsDouble(value);
+    Py_DECREF(value);
+    return *out == -1.0 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* The active template of a set or template record (borrowed), NULL to decline or on error. */
+static PyObject *active_template(PyObject *templates, unsigned template_id) {
+    PyObject *key = PyLong_FromUnsignedLong(template_id);
+    if (key == NULL) return NULL;
+    PyObject *active = PyDict_GetItemWithError(templates, key);
+    Py_DECREF(key);
+    return active;
+}
+
+/* 1 when a data set may use `active` (not expired), 0 when the registry must see it, -1 on
+ * error.  A template refreshed earlier in the same datagram counts from `now`, as in Python,
+ * where the refresh happens before the later set is read. */
+static int template_fresh(PyObject *active, const Plan *plan, const PlanArgs *a) {
+    double last_seen = a->now;
+    int refreshed = 0;
+    for (int i = 0; i < plan->nrefreshed && !refreshed; i++) refreshed = plan->refreshed[i] == active;
+    if (!refreshed && get_double(active, str_last_seen, &last_seen) < 0) return -1;
+    return a->now - last_seen > a->lifetime ? 0 : 1;
+}
+
+/* The record length of a fixed-length data layout, -1 to decline, -2 on error. */
+static Py_ssize_t layout_size(PyObject *layout) {
     PyObject *length = PyObject_GetAttr(layout, str_record_length);
-    if (length == NULL) {
-        Py_DECREF(layout);
-        return -2;
-    }
+    if (length == NULL) return -2;
     Py_ssize_t size = PyLong_AsSsize_t(length);
     Py_DECREF(length);
-    if (size < 0) {
-        Py_DECREF(layout);
-        return PyErr_Occurred() ? -2 : -1;
-    }
-    *layout_out = layout; /* new reference */
+    if (size < 0) return PyErr_Occurred() ? -2 : -1;
     return size;
 }
 
-/* Pass 1 over the sets of one message: where each set's records go.  Returns the number of
- * records, -1 to decline (nothing changed), -2 on a Python error.  Fills `pending`. */
-static long long plan_sets(const unsigned char *buf, Py_ssize_t start, Py_ssize_t end, long version,
-                           PyObject *templates, double now, double lifetime, PyObject *groups, Pending *pending,
-                           int *npending_out) {
-    unsigned template_set = version == 9 ? 0 : 2, options_set = version == 9 ? 1 : 3;
-    int npending = 0;
+static int plan_data_set(PyObject *layout, Py_ssize_t body, Py_ssize_t body_end, unsigned set_id,
+                         const PlanArgs *a, Plan *plan, long long *records) {
+    Py_ssize_t size = layout_size(layout);
+    if (size < 0) return (int)size;
+    PyObject *group = PyDict_GetItemWithError(a->groups, layout); /* borrowed */
+    if (group == NULL) return PyErr_Occurred() ? -2 : -1;            /* Python creates the group */
+    int64_t count = size ? (int64_t)((body_end - body) / size) : 0;
+    if (count) {
+        if (plan->npending == MAX_SETS) return -1;
+        Pending *p = &plan->pending[plan->npending++];
+        p->group = group;
+        p->body = body;
+        p->bytes = (Py_ssize_t)count * size;
+        p->count = count;
+        p->template_id = set_id;
+    }
+    *records += count;
+    return 0;
+}
+
+static uint64_t read_be(const unsigned char *p, int64_t length) {
+    uint64_t value = 0;
+    for (int64_t i = 0; i < length; i++) value = value << 8 | p[i];
+    return value;
+}
+
+/* records.options_effects of one record, given the offsets and lengths of records.effects_plan. */
+static Effect record_effect(const unsigned char *record, const int64_t *slots) {
+    uint64_t value[N_EFFECT_ELEMENTS];
+    int present[N_EFFECT_ELEMENTS];
+    for (int k = 0; k < N_EFFECT_ELEMENTS; k++) {
+        present[k] = slots[2 * k + 1] > 0;
+        value[k] = present[k] ? read_be(record + slots[2 * k], slots[2 * k + 1]) : 0;
+    }
+    Effect effect = {0, 0, -1, 0};
+    if (present[E_SAMPLER] || present[E_SELECTOR]) {
+        effect.has_sampler = 1;
+        effect.sampler = present[E_SAMPLER] ? value[E_SAMPLER] : value[E_SELECTOR];
+    }
+    if (value[E_INTERVAL]) {
+        effect.rate = value[E_INTERVAL];
+    } else if (value[E_RANDOM]) {
+        effect.rate = value[E_RANDOM];
+    } else if (value[E_PACKETS]) {
+        /* max(1, (interval + space) // interval) == 1 + space // interval, without overflow */
+        uint64_t skipped = value[E_SPACE] / value[E_PACKETS];
+        effect.rate = skipped >= MAX_RATE ? MAX_RATE : skipped + 1;
+    }
+    if (effect.rate > MAX_RATE) effect.rate = MAX_RATE;
+    if (value[E_BOOT] && value[E_BOOT] < MAX_TIME_MS) effect.boot_ms = (int64_t)value[E_BOOT];
+    return effect;
+}
+
+/* An options data set: its records counted and their effects planned, or -1 to decline. */
+static int plan_options_set(PyObject *active, const unsigned char *buf, Py_ssize_t body, Py_ssize_t body_end,
+                            const PlanArgs *a, Plan *plan, long long *records) {
+    if (!a->options_ok) return -1;
+    PyObject *packed = PyObject_GetAttr(active, str_effects);
+    if (packed == NULL) return -2;
+    int64_t slots[1 + 2 * N_EFFECT_ELEMENTS];
+    int usable = PyBytes_Check(packed) && PyBytes_GET_SIZE(packed) == (Py_ssize_t)sizeof slots;
+    if (usable) memcpy(slots, PyBytes_AS_STRING(packed), sizeof slots);
+    Py_DECREF(packed); /* None: variable-length fields, left to Python */
+    if (!usable) return -1;
+    int64_t size = slots[0];
+    if (size < 0) return -1;
+    for (int k = 0; k < N_EFFECT_ELEMENTS; k++) { /* a plan that would read outside a record */
+        int64_t offset = slots[1 + 2 * k], length = slots[2 + 2 * k];
+        if (length < 0 || length > 8 || offset < 0 || offset > size - length) return -1;
+    }
+    int64_t count = size ? (int64_t)((body_end - body) / size) : 0;
+    for (int64_t r = 0; r < count; r++) {
+        Effect effect = record_effect(buf + body + r * size, slots + 1);
+        if (!effect.rate && effect.boot_ms < 0) continue;
+        if (plan->neffects == MAX_EFFECTS) return -1;
+        plan->effects[plan->neffects++] = effect;
+    }
+    plan->options_records += count;
+    *records += count;
+    return 0;
+}
+
+/* One template record that TemplateRegistry.learn would only refresh: the wire bytes kept with
+ * the active template of its id (set id + record) are these, and no store write is due.
+ * Anything else (new or changed definition, a write due) declines. */
+static int plan_refresh(unsigned set_id, unsigned template_id, const unsigned char *record, Py_ssize_t size,
+                        const PlanArgs *a, Plan *plan) {
+    if (plan->nrefreshed == MAX_REFRESHES) return -1;
+    PyObject *active = active_template(a->templates, template_id);
+    if (active == NULL) return PyErr_Occurred() ? -2 : -1;
+    PyObject *wire = PyObject_GetAttr(active, str_wire);
+    if (wire == NULL) return -2;
+    int same = PyBytes_Check(wire) && PyBytes_GET_SIZE(wire) == size + 2 &&
+               read_u16((const unsigned char *)PyBytes_AS_STRING(wire)) == set_id &&
+               memcmp(PyBytes_AS_STRING(wire) + 2, record, (size_t)size) == 0;
+    Py_DECREF(wire);
+    if (!same) return -1;
+    double persisted_at;
+    if (get_double(active, str_persisted_at, &persisted_at) < 0) return -2;
+    if (a->now - persisted_at > a->lifetime / 4) return -1; /* learn writes the store: Python */
+    Py_INCREF(active);
+    plan->refreshed[plan->nrefreshed++] = active;
+    plan->template_records++;
+    return 0;
+}
+
+/* Skips `count` field specifiers (with IPFIX enterprise numbers); -1 when wire._field_list
+ * would raise (truncated). */
+static int skip_fields(const unsigned char *buf, Py_ssize_t *offset, Py_ssize_t end, unsigned count, int ipfix) {
+    Py_ssize_t at = *offset;
+    for (unsigned i = 0; i < count; i++) {
+        if (end - at < 4) return -1;
+        unsigned element = read_u16(buf + at);
+        at += 4;
+        if (ipfix && (element & 0x8000)) {
+            if (end - at < 4) return -1;
+            at += 4;
+        }
+    }
+    *offset = at;
+    return 0;
+}
+
+/* The records of a template set as wire.parse_template_set splits them. */
+static int plan_template_set(const unsigned char *buf, Py_ssize_t offset, Py_ssize_t end, unsigned set_id,
+                             const PlanArgs *a, Plan *plan) {
+    int ipfix = a->version == 10;
+    while (end - offset >= 4) {
+        Py_ssize_t record = offset;
+        unsigned template_id = read_u16(buf + offset), count = read_u16(buf + offset + 2);
+        offset += 4;
+        if (ipfix && count == 0 && (template_id == 2 || template_id >= MIN_DATA_SET_ID)) return -1; /* withdrawal */
+        if (template_id < MIN_DATA_SET_ID) break; /* padding */
+        if (count == 0) return -1;                /* a v9 record without fields: no definition */
+        if (skip_fields(buf, &offset, end, count, ipfix) < 0) return -1;
+        int planned = plan_refresh(set_id, template_id, buf + record, offset - record, a, plan);
+        if (planned < 0) return planned;
+    }
+    return 0;
+}
+
+/* The records of an options template set as wire.parse_options_template_set splits them. */
+static int plan_options_template_set(const unsigned char *buf, Py_ssize_t offset, Py_ssize_t end, unsigned set_id,
+                                     const PlanArgs *a, Plan *plan) {
+    int ipfix = a->version == 10;
+    while (end - offset >= (ipfix ? 4 : 6)) {
+        Py_ssize_t record = offset;
+        unsigned template_id = read_u16(buf + offset), count;
+        if (ipfix) {
+            count = read_u16(buf + offset + 2);
+            offset += 4;
+            if (count == 0 && (template_id == 3 || template_id >= MIN_DATA_SET_ID)) return -1; /* withdrawal */
+            if (template_id < MIN_DATA_SET_ID || end - offset < 2) break;
+            unsigned scope = read_u16(buf + offset);
+            offset += 2;
+            if (scope == 0 || scope > count) return -1; /* Python raises */
+        } else {
+            unsigned scope_bytes = read_u16(buf + offset + 2), option_bytes = read_u16(buf + offset + 4);
+            offset += 6;
+            if (template_id < MIN_DATA_SET_ID) break;
+            if (scope_bytes % 4 || option_bytes % 4) return -1; /* Python raises */
+            count = scope_bytes / 4 + option_bytes / 4;
+            if (count == 0) return -1; /* Python withdraws the template */
+        }
+        if (skip_fields(buf, &offset, end, count, ipfix) < 0) return -1;
+        int planned = plan_refresh(set_id, template_id, buf + record, offset - record, a, plan);
+        if (planned < 0) return planned;
+    }
+    return 0;
+}
+
+/* A set of a known template: data to its layout's group, or options data. */
+static int plan_known_set(PyObject *active, const unsigned char *buf, Py_ssize_t body, Py_ssize_t body_end,
+                          unsigned set_id, const PlanArgs *a, Plan *plan, long long *records) {
+    int fresh = template_fresh(active, plan, a);
+    if (fresh <= 0) return fresh < 0 ? -2 : -1; /* expired: the registry must see it */
+    PyObject *layout = PyObject_GetAttr(active, str_layout);
+    if (layout == NULL) return -2;
+    int planned = layout == Py_None ? plan_options_set(active, buf, body, body_end, a, plan, records)
+                                    : plan_data_set(layout, body, body_end, set_id, a, plan, records);
+    Py_DECREF(layout); /* the groups dict keeps its key alive */
+    return planned;
+}
+
+/* Pass 1 over the sets of one message, in wire order as decoder._sets reads them.  Returns the
+ * number of (data and options) records, -1 to decline (nothing changed), -2 on a Python error.
+ * Fills `plan`; the caller empties it with plan_reset. */
+static long long plan_sets(const unsigned char *buf, Py_ssize_t start, Py_ssize_t end, const PlanArgs *a,
+                           Plan *plan) {
+    unsigned template_set = a->version == 9 ? 0 : 2, options_set = a->version == 9 ? 1 : 3;
     long long records = 0;
     Py_ssize_t offset = start;
     while (end - offset >= 4) {
@@ -139,36 +395,20 @@ static long long plan_sets(const unsigned char *buf, Py_ssize_t start, Py_ssize_
         }
         if (offset + (Py_ssize_t)length > end) return -1;
         Py_ssize_t body = offset + 4, body_end = offset + length;
+        int planned = 0;
         if (set_id >= MIN_DATA_SET_ID) {
-            PyObject *key = PyLong_FromUnsignedLong(set_id);
-            if (key == NULL) return -2;
-            PyObject *active = PyDict_GetItemWithError(templates, key); /* borrowed */
-            Py_DECREF(key);
-            if (active == NULL) return PyErr_Occurred() ? -2 : -1; /* unknown: Python's pending buffer */
-            PyObject *layout = NULL;
-            Py_ssize_t size = usable_layout(active, now, lifetime, &layout);
-            if (size < 0) return size;
-            PyObject *group = PyDict_GetItemWithError(groups, layout); /* borrowed */
-            Py_DECREF(layout); /* the groups dict keeps its key alive */
-            if (group == NULL) return PyErr_Occurred() ? -2 : -1; /* Python creates the group */
-            int64_t count = size ? (int64_t)((body_end - body) / size) : 0;
-            if (count) {
-                if (npending == MAX_SETS) return -1;
-                pending[npending].group = group;
-                pending[npending].body = body;
-                pending[npending].bytes = (Py_ssize_t)count * size;
-                pending[npending].count = count;
-                pending[npending].template_id = set_id;
-                npending++;
-            }
-            records += count;
+            PyObject *active = active_template(a->templates, set_id); /* borrowed */
+            if (active == NULL) return PyErr_Occurred() ? -2 : -1;    /* unknown: Python's pending buffer */
+            planned = plan_known_set(active, buf, body, body_end, set_id, a, plan, &records);
         } else if (set_id == template_set || set_id == options_set) {
-            return -1; /* templates are learned in Python */
+            if (!a->templates_ok) return -1;
+            planned = set_id == template_set ? plan_template_set(buf, body, body_end, set_id, a, plan)
+                                             : plan_options_template_set(buf, body, body_end, set_id, a, plan);
         }
         /* other set ids are reserved: skipped, as in Python */
+        if (planned < 0) return planned;
         offset = body_end;
     }
-    *npending_out = npending;
     return records;
 }
 
@@ -188,6 +428,54 @@ static int apply_sets(const unsigned char *buf, const Pending *pending, int npen
         Py_DECREF(target);
         if (failed) return -1;
     }
+    return 0;
+}
+
+/* TemplateRegistry.learn for a re-announcement it would only refresh. */
+static int apply_refreshes(const Plan *plan, PyObject *now_obj) {
+    for (int i = 0; i < plan->nrefreshed; i++)
+        if (PyObject_SetAttr(plan->refreshed[i], str_last_seen, now_obj) < 0) return -1;
+    return 0;
+}
+
+/* FlowDecoder._apply_options for one effect. */
+static int apply_effect(PyObject *stream, const Effect *effect) {
+    if (effect->rate) {
+        PyObject *rate = PyLong_FromUnsignedLongLong(effect->rate);
+        if (rate == NULL) return -1;
+        int failed;
+        if (!effect->has_sampler) {
+            failed = PyObject_SetAttr(stream, str_default_rate, rate);
+        } else {
+            PyObject *rates = PyObject_GetAttr(stream, str_sampler_rates);
+            PyObject *sampler = PyLong_FromUnsignedLongLong(effect->sampler);
+            failed = rates == NULL || sampler == NULL || !PyDict_Check(rates);
+            if (rates != NULL && !PyDict_Check(rates)) PyErr_SetString(PyExc_TypeError, "sampler_rates must be a dict");
+            if (!failed) {
+                int known = PyDict_Contains(rates, sampler);
+                failed = known < 0;
+                if (!failed && (known || PyDict_GET_SIZE(rates) < MAX_SAMPLERS))
+                    failed = PyDict_SetItem(rates, sampler, rate) < 0;
+            }
+            Py_XDECREF(rates);
+            Py_XDECREF(sampler);
+        }
+        Py_DECREF(rate);
+        if (failed) return -1;
+    }
+    if (effect->boot_ms >= 0) {
+        PyObject *boot = PyLong_FromLongLong(effect->boot_ms);
+        if (boot == NULL) return -1;
+        int failed = PyObject_SetAttr(stream, str_boot_ms, boot) < 0;
+        Py_DECREF(boot);
+        if (failed) return -1;
+    }
+    return 0;
+}
+
+static int apply_effects(const Plan *plan, PyObject *stream) {
+    for (int i = 0; i < plan->neffects; i++)
+        if (apply_effect(stream, &plan->effects[i]) < 0) return -1;
     return 0;
 }
 
@@ -217,10 +505,12 @@ static PyObject *py_gather(PyObject *self, PyObject *const *args, Py_ssize_t nar
     Py_buffer view;
     if (get_range(args[0], &view, start, end) < 0) return NULL;
     const unsigned char *buf = (const unsigned char *)view.buf;
-    Pending pending[MAX_SETS];
-    int npending = 0;
-    long long records = plan_sets(buf, start, end, version, args[4], now, lifetime, args[7], pending, &npending);
-    if (records >= 0 && apply_sets(buf, pending, npending, ctx) < 0) records = -2;
+    Plan plan;
+    plan_init(&plan);
+    PlanArgs plan_args = {args[4], args[7], now, lifetime, version, 0, 0};
+    long long records = plan_sets(buf, start, end, &plan_args, &plan);
+    if (records >= 0 && apply_sets(buf, plan.pending, plan.npending, ctx) < 0) records = -2;
+    plan_reset(&plan);
     PyBuffer_Release(&view);
     if (records == -2) return NULL;
     return PyLong_FromLongLong(records);
@@ -278,11 +568,15 @@ static Py_ssize_t stream_slot(PyObject *slots, PyObject *streams, PyObject *stre
 PyDoc_STRVAR(decode_run_doc,
              "decode_run(datagrams, first, now, registry, lifetime, sink, /) -> tuple\n\n"
              "FlowDecoder._templated + _commit for datagrams[first:], in order, while they are common\n"
-             "v9/IPFIX datagrams (see gather).  Stream lookup and sequence accounting call the same\n"
-             "Python methods (registry.stream, SequenceState.check/account).  Returns (next, done, late,\n"
-             "gaps, lost, resume): datagrams[next] needs Python; resume is None when nothing of it was\n"
-             "processed, else (stream, state, version, export_ms, uptime_ms, sequence, start, end) once\n"
-             "its stream is open and its sequence number checked (RESTART, or sets C declines).");
+             "v9/IPFIX datagrams: data of known fixed-length templates (see gather), unchanged template\n"
+             "re-announcements, options data when sink.keep_options is false (see the module comment).\n"
+             "Stream lookup and sequence accounting call the same Python methods (registry.stream,\n"
+             "SequenceState.check/account).  Returns (next, done, late, gaps, lost, template_records,\n"
+             "options_records, resume): the caller adds template_records to its counters and\n"
+             "options_records to sink.options_seen; datagrams[next] needs Python; resume is None when\n"
+             "nothing of it was processed, else (stream, state, version, export_ms, uptime_ms, sequence,\n"
+             "start, end) once its stream is open and its sequence number checked (RESTART, or sets C\n"
+             "declines).");
 
 static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
@@ -309,9 +603,21 @@ static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t
     PyObject *prev_key = NULL, *stream = NULL, *sequence_state = NULL, *templates = NULL, *resume = NULL;
     PyObject *result = NULL;
     Py_ssize_t slot = -1;
-    long long done = 0, late = 0, gaps = 0, lost_total = 0;
+    long long done = 0, late = 0, gaps = 0, lost_total = 0, template_records = 0, options_records = 0;
     Py_ssize_t i = first;
+    Plan *plan = PyMem_Malloc(sizeof(Plan));
+    if (plan == NULL) {
+        PyErr_NoMemory();
+        goto finally;
+    }
+    plan_init(plan);
+    int keep_options = -1;
     if (!groups || !ctx_stream || !ctx_export || !ctx_uptime || !ctx_rate || !streams || !slots) goto finally;
+    PyObject *keep = PyObject_GetAttr(sink, str_keep_options);
+    if (keep == NULL) goto finally;
+    keep_options = PyObject_IsTrue(keep);
+    Py_DECREF(keep);
+    if (keep_options < 0) goto finally;
     if (!PyDict_Check(groups) || !PyDict_Check(slots) || !PyList_Check(ctx_stream) || !PyList_Check(ctx_export) ||
         !PyList_Check(ctx_uptime) || !PyList_Check(ctx_rate) || !PyList_Check(streams)) {
         PyErr_SetString(PyExc_TypeError, "unexpected sink layout");
@@ -396,8 +702,7 @@ static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t
         if (state == -1 && PyErr_Occurred()) goto release_numbers;
 
         long long records = -1;
-        Pending pending[MAX_SETS];
-        int npending = 0;
+        plan_reset(plan);
         if (state != STATE_RESTART) {
             if (templates == NULL) {
                 templates = PyObject_GetAttr(stream, str_templates);
@@ -407,7 +712,8 @@ static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t
                     goto release_numbers;
                 }
             }
-            records = plan_sets(buf, start, end, version, templates, now, lifetime, groups, pending, &npending);
+            PlanArgs plan_args = {templates, groups, now, lifetime, version, 1, !keep_options};
+            records = plan_sets(buf, start, end, &plan_args, plan);
             if (records == -2) goto release_numbers;
         }
         if (records < 0) { /* restart or declined sets: Python carries on from here */
@@ -418,6 +724,7 @@ static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t
             if (resume == NULL) goto finally;
             break;
         }
+        if (apply_refreshes(plan, now_obj) < 0) goto release_numbers;
         if (slot < 0) {
             slot = stream_slot(slots, streams, stream);
             if (slot < 0) goto release_numbers;
@@ -426,7 +733,10 @@ static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t
         if (append_long(ctx_stream, slot) < 0 || PyList_Append(ctx_export, export_obj) < 0 ||
             PyList_Append(ctx_uptime, uptime_obj) < 0 || append_long(ctx_rate, 0) < 0)
             goto release_numbers;
-        if (apply_sets(buf, pending, npending, ctx) < 0) goto release_numbers;
+        if (apply_sets(buf, plan->pending, plan->npending, ctx) < 0) goto release_numbers;
+        if (apply_effects(plan, stream) < 0) goto release_numbers;
+        template_records += plan->template_records;
+        options_records += plan->options_records;
         if (state == STATE_LATE) {
             late++;
         } else {
@@ -455,8 +765,13 @@ static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t
         Py_DECREF(uptime_obj);
         goto finally;
     }
-    result = Py_BuildValue("(nLLLLO)", i, done, late, gaps, lost_total, resume ? resume : Py_None);
+    result = Py_BuildValue("(nLLLLLLO)", i, done, late, gaps, lost_total, template_records, options_records,
+                           resume ? resume : Py_None);
 finally:
+    if (plan != NULL) {
+        plan_reset(plan);
+        PyMem_Free(plan);
+    }
     Py_XDECREF(resume);
     Py_XDECREF(prev_key);
     Py_XDECREF(stream);
@@ -944,6 +1259,16 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     str_record_length = PyUnicode_InternFromString("record_length");
     str_records = PyUnicode_InternFromString("records");
     str_sets = PyUnicode_InternFromString("sets");
+    str_wire = PyUnicode_InternFromString("wire");
+    str_persisted_at = PyUnicode_InternFromString("persisted_at");
+    str_effects = PyUnicode_InternFromString("effects");
+    str_default_rate = PyUnicode_InternFromString("default_rate");
+    str_sampler_rates = PyUnicode_InternFromString("sampler_rates");
+    str_boot_ms = PyUnicode_InternFromString("boot_ms");
+    str_keep_options = PyUnicode_InternFromString("keep_options");
+    if (!str_wire || !str_persisted_at || !str_effects || !str_default_rate || !str_sampler_rates || !str_boot_ms ||
+        !str_keep_options)
+        return NULL;
     str_stream = PyUnicode_InternFromString("stream");
     str_sequence = PyUnicode_InternFromString("sequence");
     str_check = PyUnicode_InternFromString("check");
@@ -961,5 +1286,7 @@ PyMODINIT_FUNC PyInit__speedups(void) {
         return NULL;
     scratch_lock = PyThread_allocate_lock();
     if (scratch_lock == NULL) return PyErr_NoMemory();
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m != NULL && PyModule_AddIntConstant(m, "MAX_SAMPLERS", MAX_SAMPLERS) < 0) Py_CLEAR(m);
+    return m;
 }

@@ -5,6 +5,8 @@ from typing import Any
 
 from typing_extensions import Buffer
 
+MAX_SAMPLERS: int
+
 def framing_ok(payload: Buffer, start: int, end: int, /) -> bool: ...
 def gather(
     payload: Buffer,
@@ -21,7 +23,7 @@ def gather(
 def address_texts(values: Buffer, /) -> tuple[bytes, bytes]: ...
 def decode_run(
     datagrams: list[Any], first: int, now: float, registry: object, lifetime: float, sink: object, /
-) -> tuple[int, int, int, int, int, tuple[Any, ...] | None]: ...
+) -> tuple[int, int, int, int, int, int, int, tuple[Any, ...] | None]: ...
 def aggregate(
     parts: Sequence[tuple[Buffer, Buffer, Buffer, Buffer]], width: int, /
 ) -> tuple[bytearray, bytearray, bytearray, bytearray]: ...

@@ -159,20 +159,24 @@ class FlowDecoder:
 
     def _decode_native(self, datagrams: list[Datagram], now: float, sink: ColumnSink) -> None:
         """`_datagram` for each datagram, with runs of common ones done in C (`_speedups.decode_run`
-        calls the same registry and sequence methods); the rest, or the rest of one, in Python."""
+        calls the same registry and sequence methods, and repeats `registry.learn`'s refresh of an
+        unchanged template and `_options_set` + `_apply_options` for options data when the sink
+        keeps no options records); the rest, or the rest of one, in Python."""
         native = self._native
         assert native is not None
         counters = self.counters
         lifetime = self.registry.template_lifetime
         index, total = 0, len(datagrams)
         while index < total:
-            index, done, late, gaps, lost, resume = native.decode_run(
+            index, done, late, gaps, lost, template_records, options_seen, resume = native.decode_run(
                 datagrams, index, now, self.registry, lifetime, sink
             )
             counters.datagrams += done
             counters.sequence_late += late
             counters.sequence_gaps += gaps
             counters.sequence_lost += lost
+            counters.template_records += template_records
+            sink.options_seen += options_seen  # before the next `sink.begin` marks it
             if index >= total:
                 break
             if resume is None:
@@ -396,7 +400,13 @@ class FlowDecoder:
                 self.registry.withdraw(stream, definition.template_id, kind)
                 continue
             learned = self.registry.learn(
-                stream, definition.template_id, kind, definition.fields, definition.scope_field_count, now
+                stream,
+                definition.template_id,
+                kind,
+                definition.fields,
+                definition.scope_field_count,
+                now,
+                definition.wire,
             )
             if learned is not None:
                 if message.learned is None:

@@ -8,6 +8,7 @@ time needed to turn flowStart/EndSysUpTime into absolute times.
 
 from __future__ import annotations
 
+import struct
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -81,3 +82,29 @@ def options_effects(template: Template, raw: list[bytes]) -> OptionsEffects:
     if rate is not None:
         rate = min(rate, MAX_RATE)
     return OptionsEffects(sampler_id, rate, boot_ms)
+
+
+# The elements `options_effects` reads, in the order of `effects_plan`'s slots.
+EFFECT_ELEMENTS = (48, 302, 34, 50, 305, 306, 160)
+# Record length, then (offset, length) of each element in EFFECT_ELEMENTS (length 0: absent).
+EFFECTS_PLAN = struct.Struct(f"={1 + 2 * len(EFFECT_ELEMENTS)}q")
+
+
+def effects_plan(template: Template) -> bytes | None:
+    """Where in a record of a fixed-length options template `options_effects` finds each value
+    it uses, packed for the C decoder (`_speedups.decode_run`), which computes the effects of
+    such records itself; None for a template with variable-length fields (left to Python).
+
+    The slot of an element is the field `_values_by_element` would take: its first occurrence
+    of 1-8 bytes that is neither an enterprise element nor a v9 scope field."""
+    if template.variable_length:
+        return None
+    found: dict[int, tuple[int, int]] = {}
+    offset = 0
+    for index, field in enumerate(template.fields):
+        scope = template.key.version == 9 and index < template.scope_field_count
+        if not (field.enterprise or scope) and 0 < field.length <= 8 and field.element_id not in found:
+            found[field.element_id] = (offset, field.length)
+        offset += field.length
+    slots = [found.get(element, (0, 0)) for element in EFFECT_ELEMENTS]
+    return EFFECTS_PLAN.pack(offset, *(value for slot in slots for value in slot))

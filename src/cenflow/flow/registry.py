@@ -114,8 +114,13 @@ class TemplateRegistry:
         fields: tuple[FieldSpec, ...],
         scope_count: int,
         now: float,
+        wire: bytes | None = None,
     ) -> ActiveTemplate | None:
-        """Register a (re)announced template; return it if it is new or changed, else None."""
+        """Register a (re)announced template; return it if it is new or changed, else None.
+        `wire` is the announcement's `TemplateDefinition.wire`, kept with the active template.
+
+        The C decoder (`_speedups.decode_run`) repeats the first branch for a re-announcement
+        whose `wire` bytes equal the kept ones and that needs no store write: keep them in step."""
         current = stream.templates.get(template_id)
         # Exporters re-announce unchanged templates all the time (softflowd: every 16 packets):
         # compared before building anything.
@@ -126,6 +131,8 @@ class TemplateRegistry:
             and current.template.scope_field_count == scope_count
         ):
             current.last_seen = now
+            if wire is not None:
+                current.wire = wire  # e.g. a template loaded from the store has none yet
             if now - current.persisted_at > self.template_lifetime / 4:
                 self._persist(dataclasses.replace(current.template, last_seen=now))
                 current.persisted_at = now
@@ -140,7 +147,7 @@ class TemplateRegistry:
             self.counters.templates_active += 1
         else:
             self.counters.templates_redefined += 1
-        active = ActiveTemplate.prepare(template, now)
+        active = ActiveTemplate.prepare(template, now, wire)
         stream.templates[template_id] = active
         self._persist(template)
         return active

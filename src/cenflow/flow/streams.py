@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from cenflow.flow.layout import RecordLayout, VarLenPlan, compile_layout, compile_varlen_plan
+from cenflow.flow.records import effects_plan
 from cenflow.flow.sequence import SequenceState
 from cenflow.flow.templates import Template, TemplateKind
 
@@ -20,17 +21,30 @@ class ActiveTemplate:
     varlen: VarLenPlan | None  # data templates with variable-length fields
     last_seen: float  # last (re)announcement, collector clock
     persisted_at: float  # last_seen value last written to the store
+    # `TemplateDefinition.wire` of the announcement that defined or last refreshed this template
+    # (None when loaded from the store): the C decoder refreshes a byte-identical re-announcement
+    # itself, exactly as `TemplateRegistry.learn` would, and leaves anything else to Python.
+    wire: bytes | None = None
+    effects: bytes | None = None  # options templates of fixed length: `records.effects_plan`
 
     @classmethod
-    def prepare(cls, template: Template, persisted_at: float) -> ActiveTemplate:
-        layout = varlen = None
+    def prepare(cls, template: Template, persisted_at: float, wire: bytes | None = None) -> ActiveTemplate:
+        layout = varlen = effects = None
         if template.kind is TemplateKind.DATA:
             if template.variable_length:
                 varlen = compile_varlen_plan(template.fields)
             else:
                 layout = compile_layout(template.fields)
+        else:
+            effects = effects_plan(template)
         return cls(
-            template=template, layout=layout, varlen=varlen, last_seen=template.last_seen, persisted_at=persisted_at
+            template=template,
+            layout=layout,
+            varlen=varlen,
+            last_seen=template.last_seen,
+            persisted_at=persisted_at,
+            wire=wire,
+            effects=effects,
         )
 
 

@@ -38,6 +38,10 @@ class TemplateDefinition(NamedTuple):
     template_id: int
     fields: tuple[FieldSpec, ...]  # empty for an IPFIX withdrawal
     scope_field_count: int
+    # The set id (2 bytes, big-endian) then the record's bytes as sent: equal `wire` bytes parse
+    # to an equal definition, which lets the C decoder recognise a re-announcement by comparing
+    # bytes (see `ActiveTemplate.wire`).  Empty for a withdrawal.
+    wire: bytes = b""
 
 
 def split_sets(buf: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
@@ -80,7 +84,9 @@ def parse_template_set(buf: bytes, start: int, end: int, version: int) -> list[T
     out: list[TemplateDefinition] = []
     offset = start
     ipfix = version == 10
+    prefix = U16.pack(IPFIX_TEMPLATE_SET if ipfix else V9_TEMPLATE_SET)
     while end - offset >= 4:
+        record = offset
         template_id, count = FIELD.unpack_from(buf, offset)
         offset += 4
         if ipfix and count == 0 and (template_id == IPFIX_TEMPLATE_SET or template_id >= MIN_DATA_SET_ID):
@@ -90,7 +96,7 @@ def parse_template_set(buf: bytes, start: int, end: int, version: int) -> list[T
             break  # padding
         fields, offset = _field_list(buf, offset, end, count, ipfix)
         if count:
-            out.append(TemplateDefinition(template_id, tuple(fields), 0))
+            out.append(TemplateDefinition(template_id, tuple(fields), 0, prefix + bytes(buf[record:offset])))
     return out
 
 
@@ -99,7 +105,9 @@ def parse_options_template_set(buf: bytes, start: int, end: int, version: int) -
     out: list[TemplateDefinition] = []
     offset = start
     if version == 9:
+        prefix = U16.pack(V9_OPTIONS_SET)
         while end - offset >= 6:
+            record = offset
             template_id, scope_bytes, option_bytes = struct.unpack_from(">HHH", buf, offset)
             offset += 6
             if template_id < MIN_DATA_SET_ID:
@@ -108,9 +116,11 @@ def parse_options_template_set(buf: bytes, start: int, end: int, version: int) -
                 raise MalformedError("v9 options template lengths not multiples of 4")
             scope_count = scope_bytes // 4
             fields, offset = _field_list(buf, offset, end, scope_count + option_bytes // 4, False)
-            out.append(TemplateDefinition(template_id, tuple(fields), scope_count))
+            out.append(TemplateDefinition(template_id, tuple(fields), scope_count, prefix + bytes(buf[record:offset])))
         return out
+    prefix = U16.pack(IPFIX_OPTIONS_SET)
     while end - offset >= 4:
+        record = offset
         template_id, count = FIELD.unpack_from(buf, offset)
         offset += 4
         if count == 0 and (template_id == IPFIX_OPTIONS_SET or template_id >= MIN_DATA_SET_ID):
@@ -123,7 +133,7 @@ def parse_options_template_set(buf: bytes, start: int, end: int, version: int) -
         if scope_count == 0 or scope_count > count:
             raise MalformedError(f"options template {template_id}: scope count {scope_count} of {count}")
         fields, offset = _field_list(buf, offset, end, count, True)
-        out.append(TemplateDefinition(template_id, tuple(fields), scope_count))
+        out.append(TemplateDefinition(template_id, tuple(fields), scope_count, prefix + bytes(buf[record:offset])))
     return out
 
 
