@@ -79,3 +79,68 @@ def test_rows_go_to_their_flow_logs_windows_in_batch_order(aggregator: tuple[Agg
     window = router.windows[("flowlog-ten", T0 + 400)]
     assert [int(p) for p in window.parts[0].packets] == [3, 8]
     assert (window.first_position, window.last_position) == (5, 9)
+
+
+def _attributed(owners: list[int], *, rows: list[int] | None = None) -> Attributed:
+    n = len(owners)
+    return Attributed(
+        rows=np.array(rows if rows is not None else range(n), dtype=np.int64),
+        attachment=np.array(owners, dtype=np.int32),
+        direction=np.arange(n, dtype=np.uint8) % 2,
+        src_region=np.zeros(n, dtype=np.int32),
+        dst_region=np.zeros(n, dtype=np.int32),
+    )
+
+
+def _contents(router: Aggregator) -> dict[tuple[str, int], list[tuple[int, int]]]:
+    """Each window's rows as (src_port, direction), in the order they reached it."""
+    return {
+        key: [(int(k["src_port"]), int(k["direction"])) for part in window.parts for k in part.keys]
+        for key, window in router.windows.items()
+    }
+
+
+@pytest.mark.parametrize(
+    ("starts", "expected"),
+    [
+        # One flow log, rows already in window order: taken as they come, cut at the boundary.
+        ([T0 + 5, T0 + 10, T0 + 50, T0 + 55], {T0 - 20: [(0, 0), (1, 1)], T0 + 40: [(2, 0), (3, 1)]}),
+        # Out of window order: still each window's rows in batch order.
+        ([T0 + 50, T0 + 5, T0 + 55, T0 + 10], {T0 + 40: [(0, 0), (2, 0)], T0 - 20: [(1, 1), (3, 1)]}),
+    ],
+)
+def test_one_flow_logs_rows_reach_their_windows_in_batch_order(
+    aggregator: tuple[Aggregator, np.ndarray], starts: list[int], expected: dict[int, list[tuple[int, int]]]
+) -> None:
+    router, numbers = aggregator
+    taken = router.add(_batch(starts), _attributed([0] * 4), numbers, np.zeros(1, np.int32), 0, 0, float(T0 + 100))
+
+    assert taken == 4
+    assert _contents(router) == {("flowlog-minute", start): rows for start, rows in expected.items()}
+    assert router.watermark_ms == (T0 + 55) * 1000 + 500  # the latest end
+
+
+def test_rows_of_uncaptured_attachments_are_left_out_of_one_flow_logs_windows(
+    aggregator: tuple[Aggregator, np.ndarray],
+) -> None:
+    router, numbers = aggregator
+    batch = _batch([T0 + 50, T0 + 58, T0 + 55, T0 + 10, T0 + 12])
+    attributed = _attributed([0, 2, 0, 0, 2], rows=[0, 1, 2, 3, 4])
+
+    taken = router.add(batch, attributed, numbers, np.zeros(1, np.int32), 0, 0, float(T0 + 100))
+
+    assert taken == 3
+    assert _contents(router) == {("flowlog-minute", T0 + 40): [(0, 0), (2, 0)], ("flowlog-minute", T0 - 20): [(3, 1)]}
+    assert router.watermark_ms == (T0 + 55) * 1000 + 500  # rows no flow log takes do not move it
+
+
+def test_a_flow_without_a_start_time_falls_in_the_window_of_its_export(
+    aggregator: tuple[Aggregator, np.ndarray],
+) -> None:
+    router, numbers = aggregator
+    batch = _batch([T0 + 5, 0])
+    batch.export_ms[:] = (T0 + 50) * 1000
+
+    router.add(batch, _attributed([0, 0]), numbers, np.zeros(1, np.int32), 0, 0, float(T0 + 100))
+
+    assert _contents(router) == {("flowlog-minute", T0 - 20): [(0, 0)], ("flowlog-minute", T0 + 40): [(1, 1)]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -102,50 +103,68 @@ class Aggregator:
             grown[: self._owner.shape[0]] = self._owner
             self._owner = grown
         owner = self._owner[stable_attachment]
-        keep = np.flatnonzero(owner >= 0)
-        if not keep.size:
-            return 0
-        rows = attributed.rows[keep]
-        owner = owner[keep]
+        # `chosen`: the rows of `attributed` that go on, in the order they go on; None while that
+        # is all of them in batch order (the common case), which saves gathering every column.
+        chosen: npt.NDArray[np.intp] | None = None
+        if owner.min() < 0:
+            chosen = np.flatnonzero(owner >= 0)
+            if not chosen.size:
+                return 0
+            owner = owner[chosen]
+        rows = attributed.rows if chosen is None else attributed.rows[chosen]
         starts_ms = batch.start_ms[rows]
-        starts_ms = np.where(starts_ms > 0, starts_ms, batch.export_ms[rows])
-        ends_ms = np.maximum(batch.end_ms[rows], starts_ms)
-        self.watermark_ms = max(self.watermark_ms, min(int(ends_ms.max()), int(now * 1000)))
-        intervals = self._intervals[owner]
+        if starts_ms.min() <= 0:
+            starts_ms = np.where(starts_ms > 0, starts_ms, batch.export_ms[rows])
+        # A flow's end is never taken before its start: the latest of both is the watermark's.
+        latest_ms = max(int(batch.end_ms[rows].max()), int(starts_ms.max()))
+        self.watermark_ms = max(self.watermark_ms, min(latest_ms, int(now * 1000)))
+        one_owner = bool((owner == owner[0]).all())
+        intervals = int(self._intervals[owner[0]]) if one_owner else self._intervals[owner]
         window_starts = (starts_ms // 1000) // intervals * intervals
         # One stable sort by (flow log, window start): each window's rows become one slice, in
         # batch order, and every column is gathered once, straight into that order (gathering
-        # whole keys afterwards cost as much as building them).
-        if (owner == owner[0]).all():
-            order = np.argsort(window_starts, kind="stable")
-        else:
+        # whole keys afterwards cost as much as building them).  Exporters send flows roughly in
+        # time order, so a batch of one flow log is often in window order already: no sort.
+        order: npt.NDArray[np.intp] | None = None
+        if not one_owner:
             order = np.lexsort((window_starts, owner))
-        picked = keep[order]  # rows of `attributed`
-        picked_rows = rows[order]  # rows of `batch`
-        owner = owner[order]
-        window_starts = window_starts[order]
-        keys = np.empty(picked.size, dtype=KEY)
-        keys["attachment"] = stable_attachment[picked]
-        keys["direction"] = attributed.direction[picked]
-        keys["ip_version"] = batch.ip_version[picked_rows]
-        keys["src"] = batch.src_addr[picked_rows]
-        keys["dst"] = batch.dst_addr[picked_rows]
-        keys["src_port"] = batch.src_port[picked_rows]
-        keys["dst_port"] = batch.dst_port[picked_rows]
-        keys["protocol"] = batch.protocol[picked_rows]
-        keys["src_region"] = region_numbers[attributed.src_region[picked]]
-        keys["dst_region"] = region_numbers[attributed.dst_region[picked]]
-        packets = batch.packets[picked_rows].astype(np.uint64, copy=False)
-        octets = batch.bytes[picked_rows].astype(np.uint64, copy=False)
-        flags = batch.tcp_flags[picked_rows].astype(np.uint16, copy=False)
-        cuts = np.flatnonzero((window_starts[1:] != window_starts[:-1]) | (owner[1:] != owner[:-1])) + 1
-        for begin, end in itertools.pairwise([0, *cuts.tolist(), int(picked.size)]):
+        elif (window_starts[1:] < window_starts[:-1]).any():
+            order = np.argsort(window_starts, kind="stable")
+        if order is not None:
+            chosen = order if chosen is None else chosen[order]
+            rows = rows[order]
+            owner = owner[order]
+            window_starts = window_starts[order]
+
+        def pick(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return values if chosen is None else values[chosen]
+
+        n = rows.size
+        keys = np.empty(n, dtype=KEY)
+        keys["attachment"] = pick(stable_attachment)
+        keys["direction"] = pick(attributed.direction)
+        keys["ip_version"] = batch.ip_version[rows]
+        keys["src"] = batch.src_addr[rows]
+        keys["dst"] = batch.dst_addr[rows]
+        keys["src_port"] = batch.src_port[rows]
+        keys["dst_port"] = batch.dst_port[rows]
+        keys["protocol"] = batch.protocol[rows]
+        keys["src_region"] = region_numbers[pick(attributed.src_region)]
+        keys["dst_region"] = region_numbers[pick(attributed.dst_region)]
+        packets = batch.packets[rows].astype(np.uint64, copy=False)
+        octets = batch.bytes[rows].astype(np.uint64, copy=False)
+        flags = batch.tcp_flags[rows].astype(np.uint16, copy=False)
+        changes = window_starts[1:] != window_starts[:-1]
+        if not one_owner:
+            changes |= owner[1:] != owner[:-1]
+        cuts = np.flatnonzero(changes) + 1
+        for begin, end in itertools.pairwise([0, *cuts.tolist(), n]):
             spec = self._spec_order[int(owner[begin])]
             part = Aggregate(keys[begin:end], packets[begin:end], octets[begin:end], flags[begin:end])
             window = self._window_for(spec, int(window_starts[begin]), first, last, now)
             if window is not None:
                 window.add(part, first, last, now)
-        return int(keep.size)
+        return n
 
     def _window_for(self, spec: FlowLogSpec, start: int, first: int, last: int, now: float) -> Window | None:
         """Where data of positions first..last goes; ``None`` when recovery finds it already stored."""
