@@ -195,5 +195,40 @@ def test_concurrent_appends_compactions_and_reads_keep_every_window_exactly_once
 
 def test_compacting_an_empty_or_missing_store_does_nothing(store: LogStore) -> None:
     assert store.compact(PROJECT, LOGSTORE, now=DAY) == []
-    store.append(PROJECT, LOGSTORE, window(DAY))
-    assert store.compact(now=DAY + 10 * HOUR) == []  # one file: nothing to merge
+    assert store.compact(now=DAY + 10 * HOUR) == []
+
+
+def _codecs(path: Path) -> set[str]:
+    metadata = pq.read_metadata(path)
+    return {
+        metadata.row_group(g).column(c).compression
+        for g in range(metadata.num_row_groups)
+        for c in range(metadata.num_columns)
+    }
+
+
+def test_window_files_are_snappy_and_compaction_leaves_only_zstd_files(fast_store: LogStore) -> None:
+    fill_minutes(fast_store, 3)
+    assert {frozenset(_codecs(path)) for path in data_files(fast_store)} == {frozenset({"SNAPPY"})}
+    before = row_multiset(fast_store.query(PROJECT, LOGSTORE))
+
+    fast_store.compact(now=DAY + 10 * HOUR)
+
+    (path,) = data_files(fast_store)
+    assert _codecs(path) == {"ZSTD"}
+    assert row_multiset(fast_store.query(PROJECT, LOGSTORE)) == before
+
+
+def test_a_lone_window_file_is_compacted_and_a_lone_compacted_file_left_alone(fast_store: LogStore) -> None:
+    fast_store.append(PROJECT, LOGSTORE, window(DAY))
+    (window_file,) = data_files(fast_store)
+    before = row_multiset(fast_store.query(PROJECT, LOGSTORE))
+
+    (result,) = fast_store.compact(now=DAY + 10 * HOUR)
+
+    assert (result.files_before, result.files_after, result.committed) == (1, 1, True)
+    (compacted,) = data_files(fast_store)
+    assert compacted != window_file
+    assert _codecs(compacted) == {"ZSTD"}
+    assert row_multiset(fast_store.query(PROJECT, LOGSTORE)) == before
+    assert fast_store.compact(now=DAY + 11 * HOUR) == []  # already compacted: nothing to do

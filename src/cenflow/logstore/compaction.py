@@ -2,8 +2,9 @@
 
 A 60 s flow log writes 60 window files an hour; compaction turns a closed hour (one that ended
 ``settle_seconds`` ago, when late windows have stopped arriving) into one file, or several of at
-most ``max_rows_per_file`` rows.  Compacted files that are already full are left alone, so late
-data never makes us rewrite a whole hour.
+most ``max_rows_per_file`` rows.  An hour with a single window file is rewritten as well: window
+files are compressed for writing speed, compacted ones for size.  Compacted files that are
+already full are left alone, so late data never makes us rewrite a whole hour.
 
 Concurrency.  Inputs are read from a hard-link snapshot (:mod:`cenflow.logstore.snapshot`) and
 merged into temporary files without any store lock.  Under the exclusive lock we then check that
@@ -88,7 +89,9 @@ def compact_partition(
         snapshot = take_snapshot(store, PartitionFilter(only=hour_start))
         try:
             inputs = _choose_inputs(snapshot, max_rows_per_file)
-            if len(inputs) < 2:
+            # A lone window file is rewritten too: window files are written for speed
+            # (`parquet_io.WINDOW_COMPRESSION`), and only compacted ones are kept.
+            if not inputs or (len(inputs) == 1 and not is_window_file(snapshot.sources[inputs[0]])):
                 return None
             sources = [(snapshot.links[i], first_window_start(snapshot.sources[i])) for i in inputs]
             outputs, rows = _merge(store, sources, max_rows_per_file, durable=durable)
