@@ -105,7 +105,7 @@ def collector_options(func: F) -> F:
             show_default=True,
             metavar="MIB",
             help="MiB of freed memory a collecting process keeps for reuse instead of returning it to "
-            "the kernel at once (glibc malloc settings: ~15 % less CPU per record; the process may stay "
+            "the kernel at once (glibc malloc settings: 10-15 % less CPU per record; the process may stay "
             "that much larger after a burst). 0 keeps the C library's defaults.",
         ),
     ]

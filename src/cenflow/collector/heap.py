@@ -2,11 +2,12 @@
 
 Why: the collector allocates and frees arrays of a few hundred KiB to a few MiB for every receive
 batch and every window write.  With glibc's defaults those come from pages the kernel has to map
-and zero again and again (its heap top is handed back once 128 KiB of it is free, and large
-requests get their own mappings): page faults and page clearing were about a tenth of the
-collector's CPU in `bench/collector_cpu.py`.  Serving allocations below 32 MiB (glibc's ceiling
-for this setting) from the heap, and keeping up to ``retain`` bytes of freed heap before returning
-any, cut its CPU per record by ~15 % (1.41 -> 1.20 CPU-s per M records, v9, three pairs).
+and zero again and again (glibc gives the heap's free top back past a threshold that starts at
+128 KiB, and serves large requests from mappings of their own): page faults and page clearing
+were about a tenth of the collector's CPU in `bench/collector_cpu.py`.  Serving allocations below
+32 MiB (glibc's ceiling for this setting) from the heap, and keeping up to ``retain`` bytes of
+freed heap before returning any, cut its CPU per record by 10-15 % (medians of three alternating
+pairs: v9 1.36 -> 1.15 CPU-s per M records, IPFIX 1.33 -> 1.20).
 
 The price: after a burst, the process stays up to ``retain`` bytes larger than its live data until
 it allocates again.  A C library without glibc's ``mallopt`` (musl, macOS) is left as it is.
