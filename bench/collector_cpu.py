@@ -30,6 +30,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import collector as loopback  # bench/collector.py: traffic, softflowd export, stream, data dir
 
+from cenflow.collector.heap import DEFAULT_RETAIN_MIB, retain_freed_memory
+
 
 def _stream(workdir: Path, protocol: str, flows: int, repeat: int) -> tuple[Path, int]:
     """The stream's file (cached) and its flow records."""
@@ -67,16 +69,19 @@ def main() -> int:
     parser.add_argument("--inline-writes", action="store_true", help="write windows in the calling thread")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions")
     parser.add_argument(
-        "--heap-retain", type=int, default=256, metavar="MIB", help="as `cenflow collector --heap-retain` (0: glibc's)"
+        "--heap-retain",
+        type=int,
+        default=DEFAULT_RETAIN_MIB,
+        metavar="MIB",
+        help="as `cenflow collector --heap-retain` (0: glibc's defaults)",
     )
     args = parser.parse_args()
     os.sched_setaffinity(0, {args.cpu})  # every thread on one core: CPU per record bounds the rate
 
     from cenflow.cli.state import open_database
-    from cenflow.collector.heap import retain_freed_memory
+    from cenflow.collector.service import Collector, CollectorSettings
 
     retain_freed_memory(args.heap_retain << 20)
-    from cenflow.collector.service import Collector, CollectorSettings
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     stream, records = _stream(args.workdir, args.protocol, args.flows, args.repeat)

@@ -54,11 +54,17 @@ class OptionsEffects(NamedTuple):
     boot_ms: int | None  # systemInitTimeMilliseconds (160)
 
 
+def _names_an_element(template: Template, index: int) -> bool:
+    """Whether field `index` carries an IANA element id (v9 scope types are not element ids)."""
+    field = template.fields[index]
+    return not (field.enterprise or (template.key.version == 9 and index < template.scope_field_count))
+
+
 def _values_by_element(template: Template, raw: list[bytes]) -> dict[int, int]:
     values: dict[int, int] = {}
     for index, (field, value) in enumerate(zip(template.fields, raw, strict=True)):
-        if field.enterprise or (template.key.version == 9 and index < template.scope_field_count):
-            continue  # v9 scope types are not element ids
+        if not _names_an_element(template, index):
+            continue
         if 0 < len(value) <= 8 and field.element_id not in values:
             values[field.element_id] = int.from_bytes(value, "big")
     return values
@@ -102,8 +108,7 @@ def effects_plan(template: Template) -> bytes | None:
     found: dict[int, tuple[int, int]] = {}
     offset = 0
     for index, field in enumerate(template.fields):
-        scope = template.key.version == 9 and index < template.scope_field_count
-        if not (field.enterprise or scope) and 0 < field.length <= 8 and field.element_id not in found:
+        if _names_an_element(template, index) and 0 < field.length <= 8 and field.element_id not in found:
             found[field.element_id] = (offset, field.length)
         offset += field.length
     slots = [found.get(element, (0, 0)) for element in EFFECT_ELEMENTS]
