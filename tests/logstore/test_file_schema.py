@@ -31,6 +31,11 @@ def _as_the_collector_hands_it(table: pa.Table) -> pa.Table:
     return table
 
 
+def _complete(schema: pa.Schema) -> pa.Schema:
+    """``schema`` with every field required, as a window file without nulls declares it."""
+    return pa.schema([field.with_nullable(False) for field in schema])
+
+
 def _expected(path: Path) -> pa.Schema:
     names = pq.ParquetFile(path).schema_arrow.names
     return pa.schema([STORED_SCHEMA.field(name) for name in names])
@@ -45,7 +50,7 @@ def test_dictionary_columns_are_stored_and_read_as_plain_text(store: LogStore) -
 
     (path,) = data_files(store)
     read = pq.read_table(path)
-    assert read.schema == STORED_SCHEMA  # every CEN field, in stored types and nullability
+    assert read.schema == _complete(STORED_SCHEMA)  # every CEN field, in stored types, all present
     assert b"ARROW:schema" not in (pq.read_metadata(path).metadata or {})
     assert row_multiset(read.select(plain.column_names)) == row_multiset(plain)
 
@@ -111,3 +116,47 @@ def test_row_groups_carry_ranges_for_the_columns_reads_filter_on(store: LogStore
     assert all(has_range[name] for name in (*pruning, "packets", "bytes")), has_range
     shared = ("account-id", "cen-id", "tr-id", "src-region-id", "dst-region-id", "log-status", "srcaddr", "dstaddr")
     assert not any(has_range[name] for name in shared), has_range
+
+
+def test_a_window_file_declares_required_exactly_its_columns_without_nulls(store: LogStore) -> None:
+    """Required columns carry no definition levels (cheaper to write); a column with a null stays
+    optional, dictionary-encoded or not."""
+    records = window(DAY, 4, fields=CEN_FIELD_NAMES)
+    records = records.set_column(
+        records.schema.get_field_index("srcport"), "srcport", pa.array([1, None, 3, 4], pa.int32())
+    )
+    status = pa.DictionaryArray.from_arrays(pa.array([0, None, 0, 0], pa.int8()), pa.array(["OK"]))
+    records = records.set_column(records.schema.get_field_index("log-status"), "log-status", status)
+
+    store.append(PROJECT, LOGSTORE, records)
+
+    (path,) = data_files(store)
+    schema = pq.read_schema(path)
+    optional = {field.name for field in schema if field.nullable}
+    assert optional == {"srcport", "log-status"}
+    assert [field.type for field in schema] == [STORED_SCHEMA.field(name).type for name in schema.names]
+    read = pq.read_table(path)
+    assert read.column("srcport").to_pylist() == [1, None, 3, 4]
+    assert read.column("log-status").to_pylist() == ["OK", None, "OK", "OK"]
+
+
+def test_queries_and_compaction_union_required_and_optional_columns(store: LogStore) -> None:
+    """One window with a null in ``bytes``, one without: a query over both, and the compacted file
+    that replaces them, hold every row, the compacted file in the stored (optional) schema."""
+    complete = window(DAY, 3)
+    with_null = window(DAY + 60, 2, seed=1)
+    with_null = with_null.set_column(
+        with_null.schema.get_field_index("bytes"), "bytes", pa.array([None, 7], pa.int64())
+    )
+    store.append(PROJECT, LOGSTORE, complete)
+    store.append(PROJECT, LOGSTORE, with_null)
+    nullability = {path.name: pq.read_schema(path).field("bytes").nullable for path in data_files(store)}
+    assert sorted(nullability.values()) == [False, True]
+
+    expected = row_multiset(pa.concat_tables([complete, with_null]))
+    assert row_multiset(store.query(PROJECT, LOGSTORE).select(complete.column_names)) == expected
+    store.compact(now=DAY + 10 * HOUR)
+
+    (path,) = data_files(store)
+    assert pq.read_schema(path) == _expected(path)
+    assert row_multiset(pq.read_table(path).select(complete.column_names)) == expected

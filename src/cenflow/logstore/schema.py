@@ -4,7 +4,9 @@ CEN fields keep their documented names (``srcaddr``, ``src-region-id``, ...).  A
 ``LogFormatString`` selects a subset of them, so a file holds only the fields its flow log
 selected; readers union files by column name and see ``NULL`` for a field a file lacks.  Every
 CEN field is therefore nullable, which also covers ``NODATA``/``SKIPDATA`` records that carry no
-addresses or counters.
+addresses or counters.  (A window file declares a column required when it holds no null, which
+is cheaper to write; see ``parquet_io.declare_complete``.  Compacted files keep these optional
+fields, and readers union files by name either way.)
 
 Bookkeeping columns (never null):
 
