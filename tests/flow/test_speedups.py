@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cenflow.flow import COLUMNS, Datagram, DecodedBatch, DecoderConfig, FlowDecoder, address_text
+from cenflow.flow.sequence import SequenceState
 from cenflow.flow.speedups import NATIVE
 from cenflow.flow.template_store import TemplateStore
 from tests.flow.samples import VENDORS, require_testdata, softflowd_datagrams, split_messages
@@ -172,6 +173,49 @@ def test_interleaved_exporters_decode_identically(batch: int, options: bool) -> 
     ]
     interleaved = [d for group in zip(*sources, strict=False) for d in group]
     assert _run_both(interleaved + [d for source in sources for d in source], batch, options=options) > 0
+
+
+def _disordered(datagrams: list[Datagram]) -> list[Datagram]:
+    """``datagrams`` with every 11th lost, each 5th swapped with the next and every 13th repeated:
+    sequence gaps, late and duplicated messages."""
+    kept = [d for number, d in enumerate(datagrams) if number % 11 != 10]
+    for number in range(0, len(kept) - 1, 5):
+        kept[number], kept[number + 1] = kept[number + 1], kept[number]
+    return [copy for number, d in enumerate(kept) for copy in ([d, d] if number % 13 == 12 else [d])]
+
+
+@pytest.mark.parametrize("version", ["v9", "ipfix"])
+@pytest.mark.parametrize("batch", [1, 7, 512])
+def test_sequence_gaps_and_late_messages_account_identically(version: str, batch: int) -> None:
+    """C repeats SequenceState.check/account on a copy of the state; the states, the gap, loss and
+    late counts must be Python's, whether a batch holds one datagram or hundreds."""
+    datagrams = list(softflowd_datagrams(version))
+    assert _run_both(_disordered(datagrams * 3), batch) > 0
+    native, _ = _pair()
+    native.decode(_disordered(datagrams * 3), now=NOW)
+    assert native.counters.sequence_gaps > 0
+    assert native.counters.sequence_late > 0
+
+
+@pytest.mark.parametrize("version", ["v9", "ipfix"])
+def test_the_c_path_accounts_the_sequence_of_a_steady_stream(version: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once a stream has a previous message (and, for IPFIX, a numbering profile), C checks and
+    accounts its sequence numbers without calling Python."""
+    calls = {"check": 0, "account": 0}
+    for name in calls:
+        original = getattr(SequenceState, name)
+
+        def counted(self: SequenceState, *args: Any, _name: str = name, _original: Any = original) -> Any:
+            calls[_name] += 1
+            return _original(self, *args)
+
+        monkeypatch.setattr(SequenceState, name, counted)
+    datagrams = list(softflowd_datagrams(version))
+    native, _ = _pair()
+    native.decode(datagrams, now=NOW)
+    assert native.counters.datagrams == len(datagrams)
+    assert 0 < calls["check"] < len(datagrams) // 10
+    assert 0 < calls["account"] < len(datagrams) // 10
 
 
 def test_decode_accepts_any_iterable() -> None:

@@ -565,13 +565,149 @@ static Py_ssize_t stream_slot(PyObject *slots, PyObject *streams, PyObject *stre
     return result;
 }
 
+/* -- sequence accounting ------------------------------------------------------------------- */
+/* SequenceState.check and .account (flow/sequence.py) for the common case, on a copy of the
+ * state's numbers: two Python calls per datagram cost about as much as the rest of the header
+ * work.  The copy is read when the run first meets the stream (or after Python touched the
+ * state) and written back before Python can look at the state again: when the run moves to
+ * another stream, and when it returns.  C handles a state only once it has a previous message
+ * (last_seq and last_units known) and, for IPFIX, once its numbering profile is locked; a
+ * RESTART is left to Python's check, which starts the state over.  Everything else (the first
+ * message of a stream, an IPFIX stream whose profile is still unknown, v5) calls the Python
+ * methods as before.  tests/flow/test_speedups.py compares both decoders' sequence states. */
+
+#define SEQ_WRAP 4294967296LL
+#define SEQ_HALF 2147483648LL
+
+typedef struct {
+    PyObject *state; /* borrowed: the run's current SequenceState */
+    int loaded;      /* the numbers below are the state's (else read them before use) */
+    int usable;      /* C may check and account for this state */
+    int dirty;       /* the numbers changed since they were read */
+    long long last_seq, last_units, last_export_ms, last_uptime_ms, last_boot_ms, tolerance, version;
+    int inclusive; /* IPFIX numbering profile: INCLUSIVE (1) or RFC (0) */
+} SeqCopy;
+
+static PyObject *str_last_seq, *str_last_units, *str_last_export_ms, *str_last_uptime_ms, *str_last_boot_ms,
+    *str_clock_tolerance_ms, *str_version, *str_profile, *str_value;
+
+/* obj.name as a long long; *missing set when it is None. */
+static int seq_number(PyObject *obj, PyObject *name, long long *out, int *missing) {
+    PyObject *value = PyObject_GetAttr(obj, name);
+    if (value == NULL) return -1;
+    if (value == Py_None) {
+        *missing = 1;
+        Py_DECREF(value);
+        return 0;
+    }
+    *out = PyLong_AsLongLong(value);
+    Py_DECREF(value);
+    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+static int seq_load(SeqCopy *copy) {
+    copy->loaded = 1;
+    copy->usable = 0;
+    copy->dirty = 0;
+    int missing = 0;
+    PyObject *names[7] = {str_last_seq,       str_last_units,         str_last_export_ms, str_last_uptime_ms,
+                          str_last_boot_ms,   str_clock_tolerance_ms, str_version};
+    long long *slots[7] = {&copy->last_seq,     &copy->last_units, &copy->last_export_ms, &copy->last_uptime_ms,
+                           &copy->last_boot_ms, &copy->tolerance,  &copy->version};
+    for (int k = 0; k < 7; k++) {
+        if (seq_number(copy->state, names[k], slots[k], &missing) < 0) return -1;
+        if (missing) return 0;
+    }
+    if (copy->version == 10) {
+        PyObject *profile = PyObject_GetAttr(copy->state, str_profile);
+        if (profile == NULL) return -1;
+        PyObject *value = PyObject_GetAttr(profile, str_value);
+        Py_DECREF(profile);
+        if (value == NULL) return -1;
+        int rfc = PyUnicode_Check(value) && PyUnicode_CompareWithASCIIString(value, "rfc") == 0;
+        int inclusive = PyUnicode_Check(value) && PyUnicode_CompareWithASCIIString(value, "inclusive") == 0;
+        Py_DECREF(value);
+        if (!rfc && !inclusive) return 0; /* still unknown: Python locks it */
+        copy->inclusive = inclusive;
+    } else if (copy->version != 9) {
+        return 0;
+    }
+    copy->usable = 1;
+    return 0;
+}
+
+/* Write the numbers back to the state, if they changed. */
+static int seq_store(SeqCopy *copy) {
+    if (!copy->dirty) return 0;
+    copy->dirty = 0;
+    PyObject *names[5] = {str_last_seq, str_last_units, str_last_export_ms, str_last_uptime_ms, str_last_boot_ms};
+    long long values[5] = {copy->last_seq, copy->last_units, copy->last_export_ms, copy->last_uptime_ms,
+                           copy->last_boot_ms};
+    for (int k = 0; k < 5; k++) {
+        PyObject *number = PyLong_FromLongLong(values[k]);
+        if (number == NULL) return -1;
+        int failed = PyObject_SetAttr(copy->state, names[k], number);
+        Py_DECREF(number);
+        if (failed < 0) return -1;
+    }
+    return 0;
+}
+
+/* SequenceState.check without its side effect: IN_ORDER (0), STATE_LATE or STATE_RESTART. */
+static long seq_check(const SeqCopy *copy, uint32_t seq, long long export_ms, long long uptime_ms) {
+    long long distance = (long long)(uint32_t)((uint64_t)copy->last_seq - seq);
+    long long behind = (distance > 0 && distance < SEQ_HALF) ? distance : 0;
+    int clock_back, restart = 0;
+    if (uptime_ms >= 0) {
+        clock_back = uptime_ms < copy->last_uptime_ms - copy->tolerance;
+        if (clock_back) {
+            long long boot_shift = (export_ms - uptime_ms) - copy->last_boot_ms;
+            long long off_wrap = boot_shift - SEQ_WRAP;
+            int wrapped = (off_wrap < 0 ? -off_wrap : off_wrap) <= copy->tolerance;
+            restart = boot_shift > copy->tolerance && !wrapped;
+        }
+    } else {
+        clock_back = export_ms < copy->last_export_ms - copy->tolerance;
+    }
+    long long window = copy->version == 9 ? 1000 : 30000; /* sequence.SEQUENCE_WINDOW */
+    if (restart || (behind > window && !clock_back)) return STATE_RESTART;
+    return behind ? STATE_LATE : 0;
+}
+
+static long long seq_signed(long long difference) {
+    long long wrapped = (long long)(uint32_t)(uint64_t)difference;
+    return wrapped >= SEQ_HALF ? wrapped - SEQ_WRAP : wrapped;
+}
+
+/* SequenceState.account for a usable state: the units lost before this message. */
+static long long seq_account(SeqCopy *copy, uint32_t seq, long long units, long long export_ms, long long uptime_ms) {
+    long long lost;
+    if (copy->version != 10) {
+        long long ahead = (long long)(uint32_t)((uint64_t)seq - (uint64_t)copy->last_seq - (uint64_t)copy->last_units);
+        lost = ahead < SEQ_HALF ? ahead : 0;
+    } else {
+        long long difference = copy->inclusive ? seq_signed((long long)seq - units - copy->last_seq)
+                                               : seq_signed((long long)seq - (copy->last_seq + copy->last_units));
+        lost = difference > 0 ? difference : 0;
+    }
+    copy->last_seq = seq;
+    copy->last_units = units;
+    if (export_ms > copy->last_export_ms) copy->last_export_ms = export_ms;
+    if (uptime_ms >= 0) {
+        copy->last_uptime_ms = uptime_ms;
+        copy->last_boot_ms = export_ms - uptime_ms;
+    }
+    copy->dirty = 1;
+    return lost;
+}
+
 PyDoc_STRVAR(decode_run_doc,
              "decode_run(datagrams, first, now, registry, lifetime, sink, /) -> tuple\n\n"
              "FlowDecoder._templated + _commit for datagrams[first:], in order, while they are common\n"
              "v9/IPFIX datagrams: data of known fixed-length templates (see gather), unchanged template\n"
              "re-announcements, options data when sink.keep_options is false (see the module comment).\n"
-             "Stream lookup and sequence accounting call the same Python methods (registry.stream,\n"
-             "SequenceState.check/account).  Returns (next, done, late, gaps, lost, template_records,\n"
+             "Stream lookup calls registry.stream; sequence accounting repeats SequenceState.check and\n"
+             "account in C where it can (see the sequence section), else calls them.  Returns (next, done, late, gaps, lost, template_records,\n"
              "options_records, resume): the caller adds template_records to its counters and\n"
              "options_records to sink.options_seen; datagrams[next] needs Python; resume is None when\n"
              "nothing of it was processed, else (stream, state, version, export_ms, uptime_ms, sequence,\n"
@@ -603,6 +739,7 @@ static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t
     PyObject *prev_key = NULL, *stream = NULL, *sequence_state = NULL, *templates = NULL, *resume = NULL;
     PyObject *result = NULL;
     Py_ssize_t slot = -1;
+    SeqCopy copy = {0}; /* before the first `goto finally`, which reads it */
     long long done = 0, late = 0, gaps = 0, lost_total = 0, template_records = 0, options_records = 0;
     Py_ssize_t i = first;
     Plan *plan = PyMem_Malloc(sizeof(Plan));
@@ -672,6 +809,10 @@ static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t
             }
         }
         if (!same) {
+            if (seq_store(&copy) < 0) {
+                Py_DECREF(key);
+                goto finally;
+            }
             Py_XDECREF(prev_key);
             prev_key = key;
             Py_CLEAR(stream);
@@ -683,6 +824,8 @@ static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t
             if (stream == NULL) goto finally;
             sequence_state = PyObject_GetAttr(stream, str_sequence);
             if (sequence_state == NULL) goto finally;
+            copy.state = sequence_state;
+            copy.loaded = 0;
         } else {
             Py_DECREF(key);
         }
@@ -695,11 +838,17 @@ static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t
             Py_XDECREF(uptime_obj);
             goto finally;
         }
-        PyObject *check_args[3] = {seq_obj, export_obj, uptime_obj};
-        PyObject *state_obj = call_method(sequence_state, str_check, check_args, 3);
-        long state = state_obj ? PyLong_AsLong(state_obj) : -1;
-        Py_XDECREF(state_obj);
-        if (state == -1 && PyErr_Occurred()) goto release_numbers;
+        if (!copy.loaded && seq_load(&copy) < 0) goto release_numbers;
+        long state = copy.usable ? seq_check(&copy, seq, export_ms, uptime_ms) : STATE_RESTART;
+        if (state == STATE_RESTART) { /* or not one C handles: Python decides, and may start over */
+            if (seq_store(&copy) < 0) goto release_numbers;
+            copy.loaded = 0;
+            PyObject *check_args[3] = {seq_obj, export_obj, uptime_obj};
+            PyObject *state_obj = call_method(sequence_state, str_check, check_args, 3);
+            state = state_obj ? PyLong_AsLong(state_obj) : -1;
+            Py_XDECREF(state_obj);
+            if (state == -1 && PyErr_Occurred()) goto release_numbers;
+        }
 
         long long records = -1;
         plan_reset(plan);
@@ -739,7 +888,14 @@ static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t
         options_records += plan->options_records;
         if (state == STATE_LATE) {
             late++;
+        } else if (copy.loaded && copy.usable) {
+            long long lost = seq_account(&copy, seq, version == 9 ? 1 : records, export_ms, uptime_ms);
+            if (lost) {
+                gaps++;
+                lost_total += lost;
+            }
         } else {
+            copy.loaded = 0;
             PyObject *units = PyLong_FromLongLong(version == 9 ? 1 : records);
             if (units == NULL) goto release_numbers;
             PyObject *account_args[4] = {seq_obj, units, export_obj, uptime_obj};
@@ -765,9 +921,16 @@ static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t
         Py_DECREF(uptime_obj);
         goto finally;
     }
+    if (seq_store(&copy) < 0) goto finally;
     result = Py_BuildValue("(nLLLLLLO)", i, done, late, gaps, lost_total, template_records, options_records,
                            resume ? resume : Py_None);
 finally:
+    if (result == NULL && copy.dirty) { /* keep what was accounted, and the error being raised */
+        PyObject *type, *value, *traceback;
+        PyErr_Fetch(&type, &value, &traceback);
+        if (seq_store(&copy) < 0) PyErr_Clear();
+        PyErr_Restore(type, value, traceback);
+    }
     if (plan != NULL) {
         plan_reset(plan);
         PyMem_Free(plan);
@@ -1280,6 +1443,18 @@ PyMODINIT_FUNC PyInit__speedups(void) {
     str_ctx_rate = PyUnicode_InternFromString("ctx_rate");
     str_streams = PyUnicode_InternFromString("streams");
     str_stream_slots = PyUnicode_InternFromString("_stream_slots");
+    str_last_seq = PyUnicode_InternFromString("last_seq");
+    str_last_units = PyUnicode_InternFromString("last_units");
+    str_last_export_ms = PyUnicode_InternFromString("last_export_ms");
+    str_last_uptime_ms = PyUnicode_InternFromString("last_uptime_ms");
+    str_last_boot_ms = PyUnicode_InternFromString("last_boot_ms");
+    str_clock_tolerance_ms = PyUnicode_InternFromString("clock_tolerance_ms");
+    str_version = PyUnicode_InternFromString("version");
+    str_profile = PyUnicode_InternFromString("profile");
+    str_value = PyUnicode_InternFromString("value");
+    if (!str_last_seq || !str_last_units || !str_last_export_ms || !str_last_uptime_ms || !str_last_boot_ms ||
+        !str_clock_tolerance_ms || !str_version || !str_profile || !str_value)
+        return NULL;
     if (!str_last_seen || !str_layout || !str_record_length || !str_records || !str_sets || !str_stream ||
         !str_sequence || !str_check || !str_account || !str_templates || !str_ctx_stream || !str_ctx_export ||
         !str_ctx_uptime || !str_ctx_rate || !str_streams || !str_stream_slots)
