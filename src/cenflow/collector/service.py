@@ -157,13 +157,12 @@ class Collector:
     def ingest(self, received: list[Received]) -> None:
         if not received:
             return
-        items = [(payload, _address16(host), port, when) for payload, host, port, when in received]
         if self.spool is not None:
-            first = self.spool.append(items)
+            first = self.spool.append_received(received, _address16)
             last = self.spool.end - 1
         else:
             first = self._position
-            self._position += len(items)
+            self._position += len(received)
             last = self._position - 1
         self._process([Datagram(p, host, port) for p, host, port, _ in received], first, last, received[-1][3])
 

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-_HEADER = struct.Struct("<IdH16s")
+from cenflow.collector.receiver import Received
+from cenflow.flow.speedups import NATIVE
+
+_HEADER = struct.Struct("<IdH16s")  # _speedups.c SPOOL_HEADER writes the same
 SEGMENT_BYTES = 64 << 20
 _SHIFT = 40
 
@@ -64,12 +67,6 @@ class Spool:
 
     def append(self, items: list[tuple[bytes, bytes, int, float]]) -> int:
         """Write (payload, exporter, port, received) records; returns the first one's position."""
-        if self._offset >= self.segment_bytes:
-            self._file.close()
-            self._segment += 1
-            self._file = open(self._path(self._segment), "ab", buffering=0)  # noqa: SIM115
-            self._offset = 0
-        first = self.end
         # Headers and payloads joined once: concatenating each header to its payload first
         # copied every payload twice (7x the time of this, per datagram).
         pack = _HEADER.pack
@@ -77,7 +74,23 @@ class Spool:
         for payload, exporter, port, received in items:
             parts.append(pack(len(payload), received, port, exporter))
             parts.append(payload)
-        chunk = b"".join(parts)
+        return self._write(b"".join(parts))
+
+    def append_received(self, received: list[Received], address16: Callable[[str], bytes]) -> int:
+        """`append` for the receiver's (payload, host, port, received) tuples, the exporter's
+        address given by ``address16(host)``: the records are built in C when the extension is
+        there (a Python loop over the datagrams and a join cost 3-4 % of the collector's CPU)."""
+        if NATIVE is None:
+            return self.append([(payload, address16(host), port, when) for payload, host, port, when in received])
+        return self._write(NATIVE.spool_records(received, address16))
+
+    def _write(self, chunk: bytes) -> int:
+        if self._offset >= self.segment_bytes:
+            self._file.close()
+            self._segment += 1
+            self._file = open(self._path(self._segment), "ab", buffering=0)  # noqa: SIM115
+            self._offset = 0
+        first = self.end
         self._file.write(chunk)
         self._offset += len(chunk)
         return first

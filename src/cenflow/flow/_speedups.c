@@ -950,6 +950,85 @@ finally:
     return result;
 }
 
+/* -- spool records ------------------------------------------------------------------------- */
+
+#define SPOOL_HEADER 30 /* collector/spool.py _HEADER, "<IdH16s": length, received, port, exporter */
+
+PyDoc_STRVAR(spool_records_doc,
+             "spool_records(received, address16, /) -> bytes\n\n"
+             "collector.spool.Spool.append's records for the receiver's (payload, host, port, received)\n"
+             "tuples, as one bytes: per datagram the little-endian header (payload length, receive time,\n"
+             "port, address16(host)) then the payload.  address16 is called when the host changes from\n"
+             "the previous datagram's and must return 16 bytes.");
+
+static PyObject *py_spool_records(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "spool_records expects 2 arguments");
+        return NULL;
+    }
+    PyObject *received = args[0], *address16 = args[1];
+    if (!PyList_Check(received)) {
+        PyErr_SetString(PyExc_TypeError, "received must be a list");
+        return NULL;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(received), total = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *item = PyList_GET_ITEM(received, i);
+        if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 4 || !PyBytes_Check(PyTuple_GET_ITEM(item, 0))) {
+            PyErr_SetString(PyExc_TypeError, "received items must be (payload: bytes, host, port, received)");
+            return NULL;
+        }
+        Py_ssize_t size = PyBytes_GET_SIZE(PyTuple_GET_ITEM(item, 0));
+        if ((unsigned long long)size > 0xFFFFFFFFULL) {
+            PyErr_SetString(PyExc_OverflowError, "payload longer than a spool record holds");
+            return NULL;
+        }
+        total += SPOOL_HEADER + size;
+    }
+    PyObject *chunk = PyBytes_FromStringAndSize(NULL, total);
+    if (chunk == NULL) return NULL;
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(chunk);
+    PyObject *host = NULL, *address = NULL; /* the previous datagram's, borrowed / owned */
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *item = PyList_GET_ITEM(received, i);
+        PyObject *payload = PyTuple_GET_ITEM(item, 0), *item_host = PyTuple_GET_ITEM(item, 1);
+        if (address == NULL || item_host != host) {
+            Py_XDECREF(address);
+            address = PyObject_CallOneArg(address16, item_host);
+            host = item_host;
+            if (address == NULL) goto fail;
+            if (!PyBytes_Check(address) || PyBytes_GET_SIZE(address) != 16) {
+                PyErr_SetString(PyExc_ValueError, "address16 must return 16 bytes");
+                goto fail;
+            }
+        }
+        long port = PyLong_AsLong(PyTuple_GET_ITEM(item, 2));
+        if (port == -1 && PyErr_Occurred()) goto fail;
+        if (port < 0 || port > 0xFFFF) {
+            PyErr_SetString(PyExc_OverflowError, "port out of range");
+            goto fail;
+        }
+        double when = PyFloat_AsDouble(PyTuple_GET_ITEM(item, 3));
+        if (when == -1.0 && PyErr_Occurred()) goto fail;
+        Py_ssize_t size = PyBytes_GET_SIZE(payload);
+        uint32_t length = (uint32_t)size;
+        for (int b = 0; b < 4; b++) out[b] = (unsigned char)(length >> (8 * b));
+        if (PyFloat_Pack8(when, (char *)out + 4, 1) < 0) goto fail;
+        out[12] = (unsigned char)(port & 0xFF);
+        out[13] = (unsigned char)(port >> 8);
+        memcpy(out + 14, PyBytes_AS_STRING(address), 16);
+        memcpy(out + SPOOL_HEADER, PyBytes_AS_STRING(payload), (size_t)size);
+        out += SPOOL_HEADER + size;
+    }
+    Py_XDECREF(address);
+    return chunk;
+fail:
+    Py_XDECREF(address);
+    Py_DECREF(chunk);
+    return NULL;
+}
+
 /* -- addresses as text ---------------------------------------------------------------------- */
 
 static const char HEXDIGITS[] = "0123456789abcdef";
@@ -1408,6 +1487,7 @@ static PyMethodDef methods[] = {
     {"address_texts", py_address_texts, METH_O, address_texts_doc},
     {"aggregate", (PyCFunction)(void (*)(void))py_aggregate, METH_FASTCALL, aggregate_doc},
     {"drain_udp", (PyCFunction)(void (*)(void))py_drain_udp, METH_FASTCALL, drain_udp_doc},
+    {"spool_records", (PyCFunction)(void (*)(void))py_spool_records, METH_FASTCALL, spool_records_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,6 +1,6 @@
 """Type stub of the C extension `cenflow.flow._speedups` (see _speedups.c)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from typing_extensions import Buffer
@@ -28,3 +28,4 @@ def aggregate(
     parts: Sequence[tuple[Buffer, Buffer, Buffer, Buffer]], width: int, /
 ) -> tuple[bytearray, bytearray, bytearray, bytearray]: ...
 def drain_udp(fd: int, max_count: int, received: float, out: list[tuple[bytes, str, int, float]], /) -> int: ...
+def spool_records(received: list[tuple[bytes, str, int, float]], address16: Callable[[str], bytes], /) -> bytes: ...
