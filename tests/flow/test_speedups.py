@@ -218,6 +218,23 @@ def test_the_c_path_accounts_the_sequence_of_a_steady_stream(version: str, monke
     assert 0 < calls["account"] < len(datagrams) // 10
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_the_receivers_tuples_decode_as_datagrams(native: bool) -> None:
+    """The collector hands its (payload, exporter, port, received) tuples as they are; the ones
+    left to Python (templates, the first messages) become Datagrams there."""
+    datagrams = list(softflowd_datagrams("ipfix")) + list(softflowd_datagrams("v9"))
+    received = [(d.payload, d.exporter, d.port, NOW) for d in datagrams]
+    config = DecoderConfig(native=native)
+    by_datagram, by_tuple = FlowDecoder(None, config), FlowDecoder(None, config)
+
+    for i in range(0, len(datagrams), 64):
+        _assert_same(by_tuple.decode(received[i : i + 64], now=NOW), by_datagram.decode(datagrams[i : i + 64], now=NOW))
+
+    assert_same_decoders(by_tuple, by_datagram)
+    assert by_tuple.counters.flow_records > 0
+    assert by_tuple.counters.template_records > 0
+
+
 def test_decode_accepts_any_iterable() -> None:
     datagrams = list(softflowd_datagrams("ipfix"))
     native, python = _pair()

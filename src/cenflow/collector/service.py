@@ -21,7 +21,7 @@ import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +40,7 @@ from cenflow.collector.spool import Spool
 from cenflow.collector.topology import Topology, exporter_address
 from cenflow.collector.windows import Window
 from cenflow.flow.batch import address_text
-from cenflow.flow.decoder import Datagram, FlowDecoder
+from cenflow.flow.decoder import Datagram, DatagramLike, FlowDecoder
 from cenflow.flow.template_store import JsonDirTemplateStore
 from cenflow.logstore import LogStore
 from cenflow.logstore.errors import LogstoreError
@@ -164,7 +164,7 @@ class Collector:
             first = self._position
             self._position += len(received)
             last = self._position - 1
-        self._process([Datagram(p, host, port) for p, host, port, _ in received], first, last, received[-1][3])
+        self._process(received, first, last, received[-1][3])
 
     def process_offline(self, datagrams: list[Datagram], now: float) -> None:
         """Datagrams that are not spooled (a replayed capture): ``now`` is their capture time."""
@@ -172,7 +172,7 @@ class Collector:
         self._position += len(datagrams)
         self._process(datagrams, first, self._position - 1, now)
 
-    def _process(self, datagrams: list[Datagram], first: int, last: int, now: float) -> None:
+    def _process(self, datagrams: Sequence[DatagramLike], first: int, last: int, now: float) -> None:
         with self._lock:
             decoded = self.decoder.decode(datagrams, now=now, options=False)  # flows are all it stores
             batch = decoded.flows
