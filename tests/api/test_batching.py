@@ -103,6 +103,42 @@ def test_a_failing_call_rolls_back_alone_and_its_nonce_is_kept(runtime: Runtime)
     assert replayed.code == "SignatureNonceUsed"
 
 
+def test_a_failing_read_only_call_keeps_its_nonce_and_leaves_the_batch_alone(runtime: Runtime) -> None:
+    """A read-only call runs without a savepoint: its failure must neither undo its neighbours'
+    work nor let its nonce be used again."""
+    nonce = uuid.uuid4().hex
+    bad_page = {"RegionId": "cn-hangzhou", "PageSize": "0"}
+    runner = CallRunner(runtime.gateway)
+    first, refused, second = run_together(
+        runner, [create_cen(), signed("DescribeFlowlogs", bad_page, nonce), create_cen()]
+    )
+    assert isinstance(first, CallOutcome)
+    assert isinstance(second, CallOutcome)
+    assert isinstance(refused, ApiError)
+    assert refused.status == 400
+    assert count_cens(runtime) == 2
+    [replayed] = run_together(runner, [signed("DescribeFlowlogs", {"RegionId": "cn-hangzhou"}, nonce)])
+    assert isinstance(replayed, ApiError)
+    assert replayed.code == "SignatureNonceUsed"
+
+
+def test_a_failing_mutating_call_rolls_back_what_it_wrote_before_failing(runtime: Runtime) -> None:
+    """ActiveFlowLog with a ClientToken reserves the token, then fails on the unknown flow log:
+    the reservation goes with the savepoint, so the token is free for other parameters (had it
+    stayed, they would get IdempotentParameterMismatch)."""
+    token = uuid.uuid4().hex
+    runner = CallRunner(runtime.gateway)
+    params = {"RegionId": "cn-hangzhou", "FlowLogId": "flowlog-unknown0", "ClientToken": token}
+    first, refused = run_together(runner, [create_cen(), signed("ActiveFlowLog", params)])
+    assert isinstance(first, CallOutcome)
+    assert isinstance(refused, ApiError)
+    assert refused.code == "InvalidFlowlogId.NotFound"
+    [again] = run_together(runner, [signed("ActiveFlowLog", {**params, "FlowLogId": "flowlog-unknown1"})])
+    assert isinstance(again, ApiError)
+    assert again.code == "InvalidFlowlogId.NotFound"
+    assert count_cens(runtime) == 1
+
+
 def test_a_failed_commit_fails_every_call_of_the_batch_and_keeps_nothing(runtime: Runtime) -> None:
     def refuse(_connection: object) -> None:
         raise OSError("disk full")

@@ -84,13 +84,17 @@ class Gateway:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def call_batch(self, calls: Sequence[tuple[WireRequest, str]]) -> list[CallOutcome | Exception]:
-        """Run several calls in one transaction, each in a savepoint of its own (group commit).
+        """Run several calls in one transaction (group commit).
 
-        What a call does is exactly what ``call`` does, but the calls share one commit: a failed
-        call rolls back to its savepoint and its nonce is recorded again in the shared
-        transaction.  Returns each call's outcome or exception, in order; raises only when the
-        transaction itself fails, and then none of the calls took effect.  Meant for SQLite,
-        where calls run one at a time anyway (see ``api.batching``).
+        What a call does is exactly what ``call`` does, but the calls share one commit.  A
+        mutating call runs in a savepoint taken after its nonce is claimed: when it fails, it
+        rolls back to the savepoint and its nonce stays recorded.  A read-only call needs no
+        savepoint (two statements of its six): it writes nothing but its nonce, which is to stay
+        whatever the call answers, and on SQLite a failed statement leaves the transaction
+        usable.  ``authenticate`` writes nothing before the claim, its last step.  Returns each
+        call's outcome or exception, in order; raises only when the transaction itself fails,
+        and then none of the calls took effect.  Meant for SQLite, where calls run one at a time
+        anyway (see ``api.batching``).
         """
         results: list[CallOutcome | Exception] = []
         mutated = changed = False
@@ -98,19 +102,21 @@ class Gateway:
             driver = tx.connection.driver_connection
             assert driver is not None
             for request, request_id in calls:
-                caller: Authenticated | None = None
-                driver.execute("SAVEPOINT cenflow_call")
+                savepoint = False
                 try:
                     caller = self.authenticator.authenticate(request, tx)
+                    if self.registry.find(request.version, request.action).mutating:
+                        driver.execute("SAVEPOINT cenflow_call")
+                        savepoint = True
                     outcome = self._perform(tx, caller, request, request_id)
                 except Exception as exc:
-                    driver.execute("ROLLBACK TO cenflow_call")
-                    driver.execute("RELEASE cenflow_call")
-                    if caller is not None:
-                        self.authenticator.remember(caller.nonce, tx)
+                    if savepoint:
+                        driver.execute("ROLLBACK TO cenflow_call")
+                        driver.execute("RELEASE cenflow_call")
                     results.append(exc)
                     continue
-                driver.execute("RELEASE cenflow_call")
+                if savepoint:
+                    driver.execute("RELEASE cenflow_call")
                 mutated = mutated or outcome.operation.mutating
                 changed = changed or outcome.changes_collection
                 results.append(outcome)
