@@ -79,7 +79,7 @@ class Spool:
     def append_received(self, received: list[Received], address16: Callable[[str], bytes]) -> int:
         """`append` for the receiver's (payload, host, port, received) tuples, the exporter's
         address given by ``address16(host)``: the records are built in C when the extension is
-        there (a Python loop over the datagrams and a join cost 3-4 % of the collector's CPU)."""
+        there (a Python loop over the datagrams and a join: 262 against 35 µs per 512 datagrams)."""
         if NATIVE is None:
             return self.append([(payload, address16(host), port, when) for payload, host, port, when in received])
         return self._write(NATIVE.spool_records(received, address16))
