@@ -65,7 +65,8 @@ class Gateway:
             try:
                 with database.write() as tx:
                     caller = self.authenticator.authenticate(request, tx)
-                    outcome = self._perform(tx, caller, request, request_id)
+                    operation = self.registry.find(request.version, request.action)
+                    outcome = self._perform(tx, operation, caller, request, request_id)
                     if outcome.changes_collection:
                         bump_collection(tx)
             except IntegrityError:
@@ -105,10 +106,11 @@ class Gateway:
                 savepoint = False
                 try:
                     caller = self.authenticator.authenticate(request, tx)
-                    if self.registry.find(request.version, request.action).mutating:
+                    operation = self.registry.find(request.version, request.action)
+                    if operation.mutating:
                         driver.execute("SAVEPOINT cenflow_call")
                         savepoint = True
-                    outcome = self._perform(tx, caller, request, request_id)
+                    outcome = self._perform(tx, operation, caller, request, request_id)
                 except Exception as exc:
                     if savepoint:
                         driver.execute("ROLLBACK TO cenflow_call")
@@ -126,9 +128,10 @@ class Gateway:
             self.services.on_tasks_enqueued()
         return results
 
-    def _perform(self, tx: Connection, caller: Authenticated, request: WireRequest, request_id: str) -> CallOutcome:
-        """Route, validate and run an authenticated call in ``tx``."""
-        operation = self.registry.find(request.version, request.action)
+    def _perform(
+        self, tx: Connection, operation: Operation, caller: Authenticated, request: WireRequest, request_id: str
+    ) -> CallOutcome:
+        """Validate and run an authenticated call to ``operation`` in ``tx``."""
         args = operation.spec.parse(request.params)
         body, changed = self._run(tx, operation, args, caller, request, request_id)
         return CallOutcome(operation, {"RequestId": request_id, **body}, caller, changed)

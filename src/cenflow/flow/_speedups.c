@@ -708,12 +708,12 @@ PyDoc_STRVAR(decode_run_doc,
              "v9/IPFIX datagrams: data of known fixed-length templates (see gather), unchanged template\n"
              "re-announcements, options data when sink.keep_options is false (see the module comment).\n"
              "Stream lookup calls registry.stream; sequence accounting repeats SequenceState.check and\n"
-             "account in C where it can (see the sequence section), else calls them.  Returns (next, done, late, gaps, lost, template_records,\n"
-             "options_records, resume): the caller adds template_records to its counters and\n"
-             "options_records to sink.options_seen; datagrams[next] needs Python; resume is None when\n"
-             "nothing of it was processed, else (stream, state, version, export_ms, uptime_ms, sequence,\n"
-             "start, end) once its stream is open and its sequence number checked (RESTART, or sets C\n"
-             "declines).");
+             "account in C where it can (see the sequence section), else calls them.  Returns (next,\n"
+             "done, late, gaps, lost, template_records, options_records, resume): the caller adds\n"
+             "template_records to its counters and options_records to sink.options_seen;\n"
+             "datagrams[next] needs Python; resume is None when nothing of it was processed, else\n"
+             "(stream, state, version, export_ms, uptime_ms, sequence, start, end) once its stream is\n"
+             "open and its sequence number checked (RESTART, or sets C declines).");
 
 static PyObject *py_decode_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
