@@ -97,7 +97,7 @@ def build_runtime(settings: Settings, *, endpoint: str | None = None) -> Runtime
     if settings.database_url is None:
         # Created owner-only: SQLite gives its -wal and -shm files the database file's mode.
         (settings.data_dir / "cenflow.db").touch(mode=0o600, exist_ok=True)
-    database = Database(settings.resolved_database_url)
+    database = Database(settings.resolved_database_url, background_checkpoints=True)
     upgrade(database)
     box = SecretBox.from_file(settings.resolved_master_key_file)
     iam = IamRuntime.build(database, box, account_id, utc_now)
@@ -207,6 +207,9 @@ def create_app(runtime: Runtime) -> RpcFirst:
             await asyncio.gather(*tasks, return_exceptions=True)
             if runtime.collector is not None:
                 await run_in_threadpool(runtime.collector.stop)
+            # Stops the background checkpointer and closes the pooled connections; the last one
+            # closed checkpoints what is left of SQLite's log.
+            await run_in_threadpool(runtime.database.dispose)
             log.info("cenflow stopped")
 
     endpoint = RpcEndpoint(runtime.gateway)

@@ -52,7 +52,7 @@ def worker_command(data_dir: Path, database_url: str | None, log_level: str, log
     from cenflow.jobs.worker import Worker
 
     configure_logging(log_level, log_format)
-    worker = Worker(TaskQueue(open_database(data_dir, database_url)))
+    worker = Worker(TaskQueue(open_database(data_dir, database_url, long_running=True)))
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -58,7 +58,7 @@ def collector_command(
 
     configure_logging(log_level, log_format)
     retain_freed_memory(heap_retain << 20)
-    database = open_database(data_dir, database_url)
+    database = open_database(data_dir, database_url, long_running=True)
     settings = CollectorSettings(data_dir=data_dir, collector_id=collector_id, lateness=flow_lateness, spool=spool)
     thread = CollectorThread(Collector(settings, database), UdpReceiver(host, flow_port, reuse_port=reuse_port))
 

@@ -13,12 +13,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
 from typing import Any, TypeVar, TypeVarTuple
 
 import anyio.to_thread
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+
+from cenflow.store.checkpoints import BACKSTOP_PAGES, WalCheckpointer
 
 T = TypeVar("T")
 Ts = TypeVarTuple("Ts")
@@ -38,9 +41,14 @@ _SQLITE_PRAGMAS = (
 
 
 class Database:
-    def __init__(self, url: str, *, echo: bool = False, sqlite_synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, sqlite_synchronous: str = "NORMAL", background_checkpoints: bool = False
+    ) -> None:
+        """``background_checkpoints``: for long-running processes on a SQLite file, checkpoint
+        the WAL on a thread of its own instead of in the commits (`store.checkpoints`)."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        self.checkpointer: WalCheckpointer | None = None
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -57,10 +65,17 @@ class Database:
         # it is released; the busy timeout still arbitrates between processes.
         self._writers: AbstractContextManager[Any] = threading.RLock() if self.is_sqlite else nullcontext()
         if self.is_sqlite:
+            path = self.engine.url.database
+            if background_checkpoints and path:
+                self.checkpointer = WalCheckpointer(Path(path))
             self._install_sqlite_hooks(sqlite_synchronous)
+            if self.checkpointer is not None:
+                self.checkpointer.start()
 
     def _install_sqlite_hooks(self, synchronous: str) -> None:
         pragmas = [p if "synchronous" not in p else f"PRAGMA synchronous={synchronous}" for p in _SQLITE_PRAGMAS]
+        if self.checkpointer is not None:
+            pragmas.append(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
 
         @event.listens_for(self.engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -148,6 +163,8 @@ class Database:
                 time.sleep(0.01)
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
         self.engine.dispose()
 
 
