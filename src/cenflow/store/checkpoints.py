@@ -11,8 +11,15 @@ against 0.5 ms).
 Long-running processes (``cenflow serve``, ``collector``, ``worker``) therefore checkpoint from
 this thread every ``interval`` seconds, in ``PASSIVE`` mode: it never waits for, or blocks,
 readers and writers, and the sync releases the GIL.  Their connections keep an automatic
-checkpoint as a backstop, at a log size this thread should never let the log reach
-(``BACKSTOP_PAGES``), so the log stays bounded even if the thread falls behind.
+checkpoint as a backstop (``BACKSTOP_PAGES``), so the log stays bounded even if the thread falls
+behind.
+
+Under a continuous write load the log file does grow to the backstop: SQLite starts writing the
+log from its beginning again only when a transaction begins after a checkpoint copied every page
+in it, and commits keep appending while this thread copies.  The committing connection then
+checkpoints what the thread has not yet copied, a sync once per 64 MiB of log instead of once per
+4 MiB.  (Measured: 120,000 signed calls in one process left a 64 MiB log; calls cost 300 µs of
+CPU against 390 µs with SQLite's default checkpoints.)
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from prometheus_client import Counter, Gauge
 log = logging.getLogger(__name__)
 
 # 16,384 pages of 4 KiB: the log can grow to 64 MiB before a committing connection checkpoints
-# it itself.  The thread checkpoints a few MiB at a time under a heavy write load.
+# it itself (see above); disk space, not speed, is what a smaller backstop would save.
 BACKSTOP_PAGES = 16_384
 DEFAULT_INTERVAL = 0.5
 
