@@ -94,3 +94,13 @@ def test_a_failed_checkpoint_is_logged_not_raised(tmp_path: Path, caplog: pytest
     checkpointer.checkpoint(closed)
     assert checkpointer.passes == 0
     assert "background WAL checkpoint failed" in caplog.text
+
+
+def test_a_file_that_cannot_be_opened_ends_the_thread_with_a_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    checkpointer = WalCheckpointer(tmp_path / "missing-directory" / "state.db", interval=0.01)
+    checkpointer.start()
+    checkpointer._thread.join(timeout=10)
+    assert not checkpointer._thread.is_alive()
+    assert "could not open the database" in caplog.text

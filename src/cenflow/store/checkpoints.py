@@ -45,7 +45,8 @@ WAL_FRAMES = Gauge(
 CHECKPOINTS = Counter("cenflow_sqlite_checkpoints_total", "Passes of the background WAL checkpointer.")
 CHECKPOINTS_INCOMPLETE = Counter(
     "cenflow_sqlite_checkpoints_incomplete_total",
-    "Background checkpoints that could not copy the whole log (a reader still needed part of it).",
+    "Background checkpoints that could not copy the whole log (a reader still needed part of it,"
+    " or another process was checkpointing).",
 )
 
 
@@ -68,7 +69,13 @@ class WalCheckpointer:
             self._thread.join()
 
     def _run(self) -> None:
-        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            # The pool opened this file already, so this is unexpected; the backstop keeps
+            # checkpointing in the commits.
+            log.error("background WAL checkpointer could not open the database", extra={"error": str(exc)})
+            return
         try:
             while not self._stop.wait(self.interval):
                 self.checkpoint(connection)
