@@ -1,4 +1,4 @@
-"""Collector throughput over loopback: cenflow's collector against nfcapd and netflume, one run.
+"""Collector throughput over loopback: cenflow's collector against nfcapd, netflume and a floor.
 
 What it does:
 
@@ -20,6 +20,11 @@ What it does:
      127.0.0.1, a VPC attachment (the sources) and a VBR attachment (the destinations), and an
      Active 60 s flow log on the router, so every flow is bound twice (``in`` and ``out``),
      windowed and written to the log store;
+   - ``floor`` (``bench/collector_floor.py``): cenflow's C receiver and decoder, each record built
+     as its two CEN records and written with the log store's Parquet settings, and nothing else
+     (no spool, binding, windows, aggregation or fsync): the least work a collector that writes
+     these records as Parquet does with cenflow's parts (``--floor-stop-after decode|records``
+     stops it earlier, to measure the stages);
    - ``nfcapd`` (``-B 64 MiB``: it asks with ``SO_RCVBUF``, which the kernel caps at
      ``net.core.rmem_max``) writing to a temporary directory; records from its stop line;
    - ``netflume``: its ``Collector`` (UDP socket + ``Decoder``), iterating ``messages()`` and
@@ -500,6 +505,26 @@ class NetflumePeer(WorkerPeer):
     role = "netflume"
 
 
+class FloorPeer(WorkerPeer):
+    """``bench/collector_floor.py``: cenflow's C parts and Parquet writer, nothing around them."""
+
+    name = "floor"
+    role = "floor"
+
+    def __init__(self, workdir: Path, stop_after: str) -> None:
+        self.workdir = workdir
+        self.stop_after = stop_after
+
+    def command(self, port: int, trial: int) -> list[str]:
+        directory = str(self.workdir / f"floor-{trial}")
+        return [*super().command(port, trial), "--data-dir", directory, "--floor-stop-after", self.stop_after]
+
+    def finish(self, process: subprocess.Popen[str], trial: int, cpu_at_ready: float) -> Received:
+        received = super().finish(process, trial, cpu_at_ready)
+        shutil.rmtree(self.workdir / f"floor-{trial}", ignore_errors=True)
+        return received
+
+
 class NfcapdPeer(Peer):
     name = "nfcapd"
 
@@ -878,6 +903,17 @@ def role_cenflow(args: argparse.Namespace) -> int:
     return 0
 
 
+def role_floor(args: argparse.Namespace) -> int:
+    from collector_floor import run  # bench/ is sys.path[0] when this file runs as a script
+
+    def ready(buffer: int) -> None:
+        print(f"READY {json.dumps({'buffer': buffer})}", flush=True)
+
+    report = run(HOST, args.port, Path(args.data_dir), ready, args.floor_stop_after)
+    print(f"DONE {json.dumps(report)}", flush=True)
+    return 0
+
+
 def role_netflume(args: argparse.Namespace) -> int:
     import netflume
 
@@ -910,7 +946,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=100, help="passes of softflowd's export in the stream")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--protocols", default="v9,ipfix", help="comma-separated: v9, ipfix")
-    parser.add_argument("--peers", default="cenflow,nfcapd,netflume", help="comma-separated")
+    parser.add_argument("--peers", default="cenflow,floor,nfcapd,netflume", help="comma-separated")
+    parser.add_argument(
+        "--floor-stop-after",
+        choices=("decode", "records", "write"),
+        default="write",
+        help="the floor peer's last stage: receive and decode, build the records, or write them (default)",
+    )
     parser.add_argument("--netflume-records", type=int, default=750_000, help="records of the stream netflume gets")
     parser.add_argument("--lag", type=float, default=0.25, help="seconds a lossless trial may take to drain")
     parser.add_argument("--no-search", action="store_true", help="only the max-rate trials")
@@ -931,6 +973,7 @@ def main(argv: list[str] | None = None) -> int:
         "send": role_send,
         "cenflow": role_cenflow,
         "netflume": role_netflume,
+        "floor": role_floor,
     }
     if args.role:
         return roles[args.role](args)
@@ -988,6 +1031,8 @@ def _bench(args: argparse.Namespace, workdir: Path) -> int:
         data_dir = workdir / "data"
         setup_cenflow(data_dir)
         peers.append(CenflowPeer(data_dir, args.spool))
+    if "floor" in wanted:
+        peers.append(FloorPeer(workdir, args.floor_stop_after))
     if "nfcapd" in wanted:
         peers.append(NfcapdPeer(workdir))
     if "netflume" in wanted:
@@ -1070,9 +1115,12 @@ def _report(
                 f"{_median(cell.get('cpu_m', [])):>13.3f}{sender:>14,.0f}"
             )
         names = {p.name for p in peers}
+        if {"floor", "nfcapd"} <= names:
+            floor, nfcapd = results[(stream.name, "floor")], results[(stream.name, "nfcapd")]
+            print(f"  floor/nfcapd: CPU per record {_median(floor['cpu_m']) / _median(nfcapd['cpu_m']):.2f}x")
         if "cenflow" in names:
             ours = results[(stream.name, "cenflow")]
-            for other in ("nfcapd", "netflume"):
+            for other in ("floor", "nfcapd", "netflume"):
                 if other not in names:
                     continue
                 theirs = results[(stream.name, other)]
