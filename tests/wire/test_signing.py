@@ -269,6 +269,16 @@ def test_rpc_signature_agrees_with_stack_a_and_stack_c_for_any_parameters(params
     assert rpc_signature("s3cr€t", ours) == Utils.get_rpcsignature(params, method, "s3cr€t")
 
 
+@settings(max_examples=300, deadline=None)
+@given(params=st.dictionaries(st.text("aZ9%=&~+ *你", min_size=1, max_size=6), st.text("aZ9%=&~+ *你/", max_size=8)))
+def test_rpc_string_to_sign_encodes_the_characters_its_second_encoding_replaces(params: dict[str, str]) -> None:
+    # The canonical string is encoded again by replacing "%", "=" and "&" (wire/signing.py):
+    # keys and values made of those characters, and of ones that encode to them, as the SDK does.
+    params.pop("Signature", None)
+    compose = getattr(rpc_signature_composer, "__compose_string_to_sign")
+    assert rpc_string_to_sign("POST", params) == compose("POST", params)
+
+
 _header_names = st.text("abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12)
 _header_values = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=24)
 
