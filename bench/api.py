@@ -157,7 +157,6 @@ class Peer:
 
 # --- the bare endpoint (``--serve-bare``: run in its own process like the other peers) ---------
 def serve_bare(port: int) -> None:
-    import uvicorn
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse, Response
@@ -171,6 +170,13 @@ def serve_bare(port: int) -> None:
         return JSONResponse({"status": "ok"})
 
     app = Starlette(routes=[Route("/", root, methods=["GET", "POST"]), Route("/healthz", healthz, methods=["GET"])])
+    serve_like_cenflow(app, port)
+
+
+def serve_like_cenflow(app: Any, port: int) -> None:
+    """``app`` on ``port`` with the server settings of ``cenflow serve``."""
+    import uvicorn
+
     # The keyword arguments ``cenflow serve`` passes (cenflow/cli/main.py); loop and http stay on
     # uvicorn's "auto", as there, so both pick the same implementations (uvloop, httptools).
     uvicorn.run(
@@ -933,7 +939,7 @@ def floor_scenarios(peer: Peer, signer: CbnSigner, cen_id: str, flow_log_ids: Se
         ]
         return RequestSource(requests, cycle=False), SUCCESS_CHECK
 
-    what = "least work" if peer.name == "floor" else "nonces in memory"
+    what = "least work" if peer.name == "floor" else "memory nonces"
     label = f"{peer.name}: DescribeFlowlogs by id, {what}"
     scenarios = [Scenario(f"{peer.name}.describe-id", label, peer, describe, "DescribeFlowlogs by FlowLogId", "floor")]
     if peer.name == "floor":
@@ -995,7 +1001,7 @@ def ratio_rows(scenarios: dict[str, Scenario], rounds: int) -> list[tuple[str, s
     ):
         rows.append((op, "floor/bare", per_round(floor, "bare")))
         rows.append((op, "small/floor", per_round(cenflow, floor)))
-    rows.append(("DescribeFlowlogs, nonces in memory", "floor/bare", per_round("floor-memory.describe-id", "bare")))
+    rows.append(("Describe by id, memory nonces", "floor/bare", per_round("floor-memory.describe-id", "bare")))
     return rows
 
 
@@ -1166,10 +1172,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         serve_bare(args.serve_bare)
         return
     if args.serve_floor:
-        from api_floor import serve_floor  # bench/ is sys.path[0] when this file runs as a script
+        from api_floor import floor_app  # bench/ is sys.path[0] when this file runs as a script
 
-        credentials = (ACCESS_KEY_ID, ACCESS_KEY_SECRET, ACCOUNT_ID)
-        serve_floor(args.serve_floor, args.floor_db, HOST, credentials, durable=not args.floor_memory)
+        app = floor_app(args.floor_db, ACCESS_KEY_ID, ACCESS_KEY_SECRET, ACCOUNT_ID, durable=not args.floor_memory)
+        serve_like_cenflow(app, args.serve_floor)
         return
     run(args)
 

@@ -269,18 +269,3 @@ def floor_app(database: Path, access_key_id: str, secret: str, account_id: str, 
         await answer(send, status, {"RequestId": str(uuid.uuid4()), **document})
 
     return app
-
-
-def serve_floor(port: int, database: Path, host: str, credentials: tuple[str, str, str], *, durable: bool) -> None:
-    import uvicorn
-
-    access_key_id, secret, account_id = credentials
-    uvicorn.run(
-        floor_app(database, access_key_id, secret, account_id, durable=durable),
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=30,
-        server_header=False,
-    )
