@@ -41,11 +41,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 MAX_SKEW_SECONDS = 900
 NONCE_TTL_SECONDS = 1800
-T = TypeVar("T")
 Unit = Callable[[sqlite3.Connection], Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
